@@ -1,0 +1,10 @@
+import type { Migration } from 'kysely';
+import * as initial from './20261125T0001_initial.js';
+
+/**
+ * Every migration, by name. Names sort in the order they run; a new migration
+ * is a new file here and a new line below, never an edit of an old one.
+ */
+export const migrations: Record<string, Migration> = {
+  '20261125T0001_initial': initial,
+};

@@ -1,0 +1,106 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/**
+ * The tables every chat-server process and chat-admin share. Times are ISO 8601
+ * UTC strings so that SQLite and PostgreSQL adapters store the same values.
+ */
+export interface Database {
+  users: UsersTable;
+  sessions: SessionsTable;
+  instances: InstancesTable;
+  audit_log: AuditLogTable;
+}
+
+export interface UsersTable {
+  id: Generated<number>;
+  /** As the admin typed it; shown to everyone. */
+  username: string;
+  /** Lower-cased username: the unique key, so `Shon` and `shon` are one user. */
+  username_key: string;
+  password_hash: string;
+  /** 0 or 1 (SQLite has no boolean). */
+  disabled: ColumnType<number, number | undefined, number>;
+  created_at: string;
+  updated_at: string;
+  last_login_at: string | null;
+}
+
+/**
+ * One row per live session across every server process. The unique index on
+ * username_key is what enforces "one live session per user": a racing second
+ * login fails its insert instead of passing a check-then-insert.
+ */
+export interface SessionsTable {
+  id: string;
+  user_id: number | null;
+  username: string;
+  username_key: string;
+  instance_id: string;
+  peer_address: string;
+  mode: 'text' | 'json';
+  connected_at: string;
+  last_activity_at: string;
+  /**
+   * Set by chat-admin (kick, remove, disable); the owning server polls for it
+   * and ends the session. NULL while nobody asked.
+   */
+  end_request: EndRequest | null;
+  end_request_note: string | null;
+  end_requested_by: string | null;
+}
+
+export type EndRequest = 'kicked' | 'removed' | 'disabled';
+
+/** A running (or crashed) chat-server process, so that only dead ones' sessions are cleared. */
+export interface InstancesTable {
+  id: string;
+  hostname: string;
+  pid: number;
+  listen_address: string;
+  started_at: string;
+  heartbeat_at: string;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  ts: string;
+  event: AuditEvent;
+  /** As received or stored; wire usernames are cleaned and length-capped first. */
+  username: string | null;
+  username_key: string | null;
+  /** 'ok' | 'failed' for logins; NULL where it has no meaning. */
+  outcome: string | null;
+  reason: string | null;
+  peer_address: string | null;
+  mode: string | null;
+  instance_id: string | null;
+  session_id: string | null;
+  duration_ms: number | null;
+  /** Who did it, for admin events (the OS user running chat-admin). */
+  actor: string | null;
+  /** Free text: a kick reason, an import count. */
+  detail: string | null;
+}
+
+export const AUDIT_EVENTS = [
+  'login',
+  'session_end',
+  'kick',
+  'user_add',
+  'user_remove',
+  'user_disable',
+  'user_enable',
+  'user_passwd',
+  'server_start',
+  'server_stop',
+] as const;
+export type AuditEvent = (typeof AUDIT_EVENTS)[number];
+
+export type UserRow = Selectable<UsersTable>;
+export type NewUserRow = Insertable<UsersTable>;
+export type UserUpdate = Updateable<UsersTable>;
+export type SessionRow = Selectable<SessionsTable>;
+export type NewSessionRow = Insertable<SessionsTable>;
+export type InstanceRow = Selectable<InstancesTable>;
+export type AuditRow = Selectable<AuditLogTable>;
+export type NewAuditRow = Insertable<AuditLogTable>;

@@ -1,0 +1,77 @@
+import type { Kysely } from 'kysely';
+import { isUniqueViolation } from './errors.js';
+import type { Database, EndRequest, NewSessionRow, SessionRow } from './schema.js';
+import { usernameKey } from './users.js';
+
+export type ClaimResult = 'claimed' | 'already_logged_in';
+
+/**
+ * Claims the user's one live session. The unique index decides races between
+ * processes: exactly one of two simultaneous claims succeeds.
+ */
+export async function claimSession(db: Kysely<Database>, session: NewSessionRow): Promise<ClaimResult> {
+  try {
+    await db.insertInto('sessions').values(session).execute();
+    return 'claimed';
+  } catch (error) {
+    if (isUniqueViolation(error)) return 'already_logged_in';
+    throw error;
+  }
+}
+
+export async function releaseSession(db: Kysely<Database>, sessionId: string): Promise<void> {
+  await db.deleteFrom('sessions').where('id', '=', sessionId).execute();
+}
+
+export async function findSessionByUser(db: Kysely<Database>, username: string): Promise<SessionRow | undefined> {
+  return db.selectFrom('sessions').selectAll().where('username_key', '=', usernameKey(username)).executeTakeFirst();
+}
+
+export async function listSessions(db: Kysely<Database>): Promise<SessionRow[]> {
+  return db.selectFrom('sessions').selectAll().orderBy('connected_at').execute();
+}
+
+/**
+ * Asks whichever server owns the user's session to end it. Returns how many
+ * sessions were asked (0 or 1).
+ */
+export async function requestSessionEnd(
+  db: Kysely<Database>,
+  username: string,
+  request: { kind: EndRequest; note: string | null; by: string | null },
+): Promise<number> {
+  const result = await db
+    .updateTable('sessions')
+    .set({ end_request: request.kind, end_request_note: request.note, end_requested_by: request.by })
+    .where('username_key', '=', usernameKey(username))
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+/** Sessions of one server that an admin asked to end. */
+export async function pendingEndRequests(db: Kysely<Database>, instanceId: string): Promise<SessionRow[]> {
+  return db
+    .selectFrom('sessions')
+    .selectAll()
+    .where('instance_id', '=', instanceId)
+    .where('end_request', 'is not', null)
+    .execute();
+}
+
+/** Records activity in bulk (the server flushes it periodically, not per message). */
+export async function touchSessions(db: Kysely<Database>, sessionIds: readonly string[], at: string): Promise<void> {
+  if (sessionIds.length === 0) return;
+  // Chunked: SQLite limits the number of bound parameters per statement.
+  for (let i = 0; i < sessionIds.length; i += 500) {
+    await db.updateTable('sessions').set({ last_activity_at: at }).where('id', 'in', sessionIds.slice(i, i + 500)).execute();
+  }
+}
+
+export async function sessionsOfInstances(db: Kysely<Database>, instanceIds: readonly string[]): Promise<SessionRow[]> {
+  if (instanceIds.length === 0) return [];
+  return db.selectFrom('sessions').selectAll().where('instance_id', 'in', instanceIds).execute();
+}
+
+export async function deleteSessionsOfInstance(db: Kysely<Database>, instanceId: string): Promise<void> {
+  await db.deleteFrom('sessions').where('instance_id', '=', instanceId).execute();
+}

@@ -1,0 +1,73 @@
+import type { Kysely } from 'kysely';
+import { StoreError, isUniqueViolation } from './errors.js';
+import type { Database, UserRow } from './schema.js';
+
+/** The case-insensitive key of a username (`Shon` and `shon` are one user). */
+export function usernameKey(username: string): string {
+  return username.toLowerCase();
+}
+
+export async function insertUser(
+  db: Kysely<Database>,
+  user: { username: string; passwordHash: string; at: string },
+): Promise<UserRow> {
+  try {
+    return await db
+      .insertInto('users')
+      .values({
+        username: user.username,
+        username_key: usernameKey(user.username),
+        password_hash: user.passwordHash,
+        disabled: 0,
+        created_at: user.at,
+        updated_at: user.at,
+        last_login_at: null,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new StoreError('USER_EXISTS', `user ${user.username} already exists`, { cause: error });
+    throw error;
+  }
+}
+
+export async function findUser(db: Kysely<Database>, username: string): Promise<UserRow | undefined> {
+  return db.selectFrom('users').selectAll().where('username_key', '=', usernameKey(username)).executeTakeFirst();
+}
+
+export async function getUser(db: Kysely<Database>, username: string): Promise<UserRow> {
+  const user = await findUser(db, username);
+  if (user === undefined) throw new StoreError('USER_NOT_FOUND', `no such user: ${username}`);
+  return user;
+}
+
+export async function listUsers(db: Kysely<Database>): Promise<UserRow[]> {
+  return db.selectFrom('users').selectAll().orderBy('username_key').execute();
+}
+
+export async function countUsers(db: Kysely<Database>): Promise<number> {
+  const row = await db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** The password hash of the most recently changed user, to calibrate the dummy hash's cost. */
+export async function latestPasswordHash(db: Kysely<Database>): Promise<string | undefined> {
+  const row = await db.selectFrom('users').select('password_hash').orderBy('updated_at', 'desc').limit(1).executeTakeFirst();
+  return row?.password_hash;
+}
+
+export async function setPasswordHash(db: Kysely<Database>, userId: number, passwordHash: string, at: string): Promise<void> {
+  await db.updateTable('users').set({ password_hash: passwordHash, updated_at: at }).where('id', '=', userId).execute();
+}
+
+export async function setDisabled(db: Kysely<Database>, userId: number, disabled: boolean, at: string): Promise<void> {
+  await db.updateTable('users').set({ disabled: disabled ? 1 : 0, updated_at: at }).where('id', '=', userId).execute();
+}
+
+export async function setLastLogin(db: Kysely<Database>, userId: number, at: string): Promise<void> {
+  await db.updateTable('users').set({ last_login_at: at }).where('id', '=', userId).execute();
+}
+
+export async function deleteUser(db: Kysely<Database>, userId: number): Promise<void> {
+  await db.deleteFrom('users').where('id', '=', userId).execute();
+}
