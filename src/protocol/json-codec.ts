@@ -1,0 +1,97 @@
+import { ProtocolError } from './errors.js';
+import type { ClientMessage, ServerEvent, ServerMessage } from './messages.js';
+
+/** Longest `say.id` echoed back in `ack`; longer ids are a bad request. */
+export const MAX_MESSAGE_ID_LENGTH = 128;
+
+type JsonObject = Record<string, unknown>;
+
+function parseObject(line: string): JsonObject {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    throw new ProtocolError('bad_request', 'not valid JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ProtocolError('bad_request', 'a line must be one JSON object');
+  }
+  if (typeof (value as JsonObject).type !== 'string') {
+    throw new ProtocolError('bad_request', 'the object has no "type" string');
+  }
+  return value as JsonObject;
+}
+
+function stringField(obj: JsonObject, field: string): string {
+  const value = obj[field];
+  if (typeof value !== 'string') throw new ProtocolError('bad_request', `"${obj.type as string}" needs a string "${field}"`);
+  return value;
+}
+
+/**
+ * Parses one JSON-mode line from a client. Unknown fields are ignored; an
+ * unknown `type` throws `unknown_type`, anything malformed `bad_request`.
+ */
+export function parseClientMessage(line: string): ClientMessage {
+  const obj = parseObject(line);
+  switch (obj.type) {
+    case 'hello': {
+      if (typeof obj.proto !== 'number') throw new ProtocolError('bad_request', '"hello" needs a number "proto"');
+      const hello: ClientMessage = { type: 'hello', proto: obj.proto };
+      if (typeof obj.client === 'string') hello.client = obj.client;
+      return hello;
+    }
+    case 'login':
+      return { type: 'login', username: stringField(obj, 'username'), password: stringField(obj, 'password') };
+    case 'say': {
+      const say: ClientMessage = { type: 'say', text: stringField(obj, 'text') };
+      if (obj.id !== undefined) {
+        if (typeof obj.id !== 'string' || obj.id.length > MAX_MESSAGE_ID_LENGTH) {
+          throw new ProtocolError('bad_request', `"id" must be a string of at most ${MAX_MESSAGE_ID_LENGTH} characters`);
+        }
+        say.id = obj.id;
+      }
+      return say;
+    }
+    case 'who':
+    case 'pong':
+    case 'quit':
+      return { type: obj.type };
+    default:
+      throw new ProtocolError('unknown_type', `unknown type ${JSON.stringify(String(obj.type).slice(0, 32))}`);
+  }
+}
+
+const SERVER_TYPES = new Set(['hello', 'login_ok', 'login_failed', 'message', 'ack', 'join', 'leave', 'who', 'ping', 'error', 'bye']);
+
+/**
+ * Parses one line from a server, for chat-client and tests. Lines that are not
+ * JSON objects (the text greeting a JSON client may see first) give undefined;
+ * so do unknown types, which a client must ignore.
+ */
+export function parseServerMessage(line: string): ServerMessage | undefined {
+  if (!line.startsWith('{')) return undefined;
+  let obj: JsonObject;
+  try {
+    obj = parseObject(line);
+  } catch {
+    return undefined;
+  }
+  return SERVER_TYPES.has(obj.type as string) ? (obj as unknown as ServerMessage) : undefined;
+}
+
+/** One JSON line, newline included; text-mode-only events give undefined. */
+export function encodeJsonEvent(event: ServerEvent): string | undefined {
+  switch (event.type) {
+    case 'greeting':
+    case 'prompt':
+    case 'help':
+      return undefined;
+    default:
+      return JSON.stringify(event) + '\n';
+  }
+}
+
+export function encodeClientMessage(message: ClientMessage): string {
+  return JSON.stringify(message) + '\n';
+}

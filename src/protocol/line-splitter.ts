@@ -1,0 +1,88 @@
+/** What one `push` found: a complete line, or a line that broke the length limit. */
+export type SplitEvent = { readonly kind: 'line'; readonly line: string } | { readonly kind: 'too_long' };
+
+const NEWLINE = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
+
+/**
+ * Splits a byte stream into `\n`-terminated UTF-8 lines, socket-free.
+ *
+ * It never holds more than `maxLineBytes + 1` bytes of an unfinished line (the
+ * extra byte is a `\r` that may precede the `\n`). A longer line is reported
+ * once as `too_long` as soon as it is known, and its bytes are dropped up to
+ * the next `\n`. Lines are split on bytes and decoded whole, so a multi-byte
+ * character split across pushes survives; invalid UTF-8 becomes U+FFFD.
+ */
+export class LineSplitter {
+  #parts: Buffer[] = [];
+  #size = 0;
+  #discarding = false;
+  #maxLineBytes: number;
+
+  constructor(maxLineBytes: number) {
+    this.#maxLineBytes = maxLineBytes;
+  }
+
+  get maxLineBytes(): number {
+    return this.#maxLineBytes;
+  }
+
+  /** Changes the limit for lines not yet complete (a server allows longer lines after login). */
+  setMaxLineBytes(maxLineBytes: number): void {
+    this.#maxLineBytes = maxLineBytes;
+  }
+
+  /** Bytes held for the unfinished line. */
+  get bufferedBytes(): number {
+    return this.#size;
+  }
+
+  push(chunk: Buffer): SplitEvent[] {
+    const events: SplitEvent[] = [];
+    let start = 0;
+    for (;;) {
+      const newline = chunk.indexOf(NEWLINE, start);
+      if (newline === -1) break;
+      if (this.#discarding) {
+        this.#discarding = false;
+      } else {
+        const event = this.#complete(chunk, start, newline);
+        if (event !== undefined) events.push(event);
+      }
+      start = newline + 1;
+    }
+    if (start < chunk.length && !this.#discarding) {
+      const tail = chunk.length - start;
+      if (this.#size + tail > this.#maxLineBytes + 1) {
+        this.#reset();
+        this.#discarding = true;
+        events.push({ kind: 'too_long' });
+      } else {
+        // Copy: a slice would pin the whole (often 64 KiB) socket chunk in memory.
+        this.#parts.push(Buffer.from(chunk.subarray(start)));
+        this.#size += tail;
+      }
+    }
+    return events;
+  }
+
+  #complete(chunk: Buffer, start: number, end: number): SplitEvent | undefined {
+    let bytes: Buffer;
+    if (this.#parts.length === 0) {
+      bytes = chunk.subarray(start, end);
+    } else {
+      this.#parts.push(chunk.subarray(start, end));
+      bytes = Buffer.concat(this.#parts, this.#size + (end - start));
+      this.#reset();
+    }
+    let length = bytes.length;
+    if (length > 0 && bytes[length - 1] === CARRIAGE_RETURN) length -= 1;
+    if (length > this.#maxLineBytes) return { kind: 'too_long' };
+    return { kind: 'line', line: bytes.toString('utf8', 0, length) };
+  }
+
+  #reset(): void {
+    this.#parts = [];
+    this.#size = 0;
+  }
+}

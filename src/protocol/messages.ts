@@ -1,0 +1,138 @@
+/**
+ * Every message of PROTOCOL.md as a discriminated union on `type`. The server,
+ * chat-client and test fakes all use these; this module imports nothing.
+ */
+
+// ---- client to server (JSON mode) ----
+
+export interface HelloRequest {
+  type: 'hello';
+  proto: number;
+  client?: string;
+}
+export interface LoginRequest {
+  type: 'login';
+  username: string;
+  password: string;
+}
+export interface SayRequest {
+  type: 'say';
+  text: string;
+  id?: string;
+}
+export interface WhoRequest {
+  type: 'who';
+}
+export interface PongRequest {
+  type: 'pong';
+}
+export interface QuitRequest {
+  type: 'quit';
+}
+export type ClientMessage = HelloRequest | LoginRequest | SayRequest | WhoRequest | PongRequest | QuitRequest;
+export type ClientMessageType = ClientMessage['type'];
+
+// ---- server to client ----
+
+/** `server_busy` is an extension: the login queue was full; it costs no attempt. */
+export type LoginFailReason = 'invalid_credentials' | 'already_logged_in' | 'disabled' | 'bad_request' | 'server_busy';
+
+/** `disabled` is an extension (an admin disabled the account). */
+export type LeaveReason = 'quit' | 'disconnected' | 'timeout' | 'kicked' | 'removed' | 'disabled';
+
+/** `disabled` and `flooding` are extensions, documented in docs/protocol.md. */
+export type ByeReason =
+  | 'quit'
+  | 'too_many_attempts'
+  | 'login_timeout'
+  | 'timeout'
+  | 'kicked'
+  | 'removed'
+  | 'disabled'
+  | 'shutdown'
+  | 'slow_consumer'
+  | 'flooding';
+
+export type ErrorCode = 'line_too_long' | 'bad_request' | 'rate_limited' | 'not_logged_in' | 'unknown_type';
+
+export interface HelloReply {
+  type: 'hello';
+  proto: number;
+  server: string;
+  max_attempts: number;
+  max_line: number;
+}
+export interface LoginOk {
+  type: 'login_ok';
+  username: string;
+  /** Others online, not including the one who logged in. */
+  users: string[];
+  help: string;
+}
+export interface LoginFailed {
+  type: 'login_failed';
+  reason: LoginFailReason;
+  attempts_left: number;
+}
+export interface ChatMessage {
+  type: 'message';
+  from: string;
+  text: string;
+  ts: string;
+}
+export interface Ack {
+  type: 'ack';
+  id: string;
+}
+export interface Join {
+  type: 'join';
+  user: string;
+}
+export interface Leave {
+  type: 'leave';
+  user: string;
+  reason: LeaveReason;
+}
+export interface WhoReply {
+  type: 'who';
+  users: string[];
+}
+export interface Ping {
+  type: 'ping';
+}
+export interface ErrorReply {
+  type: 'error';
+  code: ErrorCode;
+  message: string;
+}
+export interface Bye {
+  type: 'bye';
+  reason: ByeReason;
+  /** Extension: human detail, such as the reason an admin gave for a kick. */
+  message?: string;
+}
+export type ServerMessage = HelloReply | LoginOk | LoginFailed | ChatMessage | Ack | Join | Leave | WhoReply | Ping | ErrorReply | Bye;
+export type ServerMessageType = ServerMessage['type'];
+
+// ---- text-mode-only events (JSON mode has no equivalent line) ----
+
+export interface GreetingEvent {
+  type: 'greeting';
+  max_attempts: number;
+}
+export interface PromptEvent {
+  type: 'prompt';
+  field: 'username' | 'password';
+}
+export interface HelpEvent {
+  type: 'help';
+}
+
+/** What a session tells its client; each mode's codec renders it (or nothing). */
+export type ServerEvent = ServerMessage | GreetingEvent | PromptEvent | HelpEvent;
+
+export const HELP_LINES: readonly string[] = [
+  'Type a message and press Enter to send it to everyone else.',
+  'Commands: c.who (who is online), c.help (this help), c.exit (leave).',
+];
+export const HELP_TEXT = HELP_LINES.join('\n');

@@ -1,0 +1,235 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { PasswordHasher } from '../accounts/hash-pool.js';
+import { makeDummyHash } from '../accounts/verify-credentials.js';
+import type { EndRequest } from '../store/schema.js';
+import { appendAudit } from '../store/audit.js';
+import type { Store } from '../store/open-store.js';
+import { pendingEndRequests, releaseSession, touchSessions } from '../store/sessions.js';
+import type { ServerConfig } from './config.js';
+import { Connection, type ConnectionContext } from './connection.js';
+import { InstanceRegistry } from './instance-registry.js';
+import type { Logger } from './log.js';
+import { LoginService } from './login-service.js';
+import { FlushScheduler } from './outbox.js';
+import { LocalRoom, type Room } from './room.js';
+
+export interface ChatServerDeps {
+  config: ServerConfig;
+  store: Store;
+  hasher: PasswordHasher;
+  logger: Logger;
+  /** `chat-server/<version>`, sent in the JSON hello. */
+  serverName: string;
+  clock?: () => Date;
+  room?: Room;
+}
+
+export interface ChatServer {
+  readonly instanceId: string;
+  /** Starts accepting connections; resolves with the address really bound. */
+  listen(): Promise<AddressInfo>;
+  /** Says goodbye to everyone, records every session's end, stops. Safe to call twice. */
+  close(): Promise<void>;
+  readonly connectionCount: number;
+}
+
+const INSTANCE_HEARTBEAT_MS = 1000;
+const ACTIVITY_FLUSH_MS = 5000;
+const SWEEP_MS = 1000;
+
+/** Plain lines for connections refused before they begin: readable with nc, skipped by JSON clients. */
+const SERVER_FULL_LINE = '! Server busy: too many connections. Try again later.\n';
+const ADDRESS_FULL_LINE = '! Too many connections from your address. Try again later.\n';
+
+/** Builds the server; nothing listens until `listen()`. */
+export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer> {
+  const { config, store, hasher, logger, serverName } = deps;
+  const clock = deps.clock ?? (() => new Date());
+  const now = () => clock().getTime();
+  const db = store.db;
+  const instanceId = randomUUID();
+  const room = deps.room ?? new LocalRoom();
+  const registry = new InstanceRegistry(db, instanceId, clock);
+  const dummyHash = await makeDummyHash(db, hasher, config.bcryptCost);
+  const logins = new LoginService(db, hasher, dummyHash, instanceId, logger, clock);
+  const scheduler = new FlushScheduler();
+
+  const connections = new Map<string, Connection>();
+  const perAddress = new Map<string, number>();
+  /** Store writes still running, so close() can wait for every session's end to be recorded. */
+  const inFlight = new Set<Promise<unknown>>();
+  const timers: NodeJS.Timeout[] = [];
+  let server: Server | undefined;
+  let closing: Promise<void> | undefined;
+
+  const track = (work: Promise<unknown>, what: string): void => {
+    const tracked = work.catch((error: unknown) => logger.error('store_error', { during: what, error: error instanceof Error ? error.message : String(error) }));
+    inFlight.add(tracked);
+    void tracked.finally(() => inFlight.delete(tracked));
+  };
+
+  const context: ConnectionContext = {
+    config,
+    room,
+    logins,
+    scheduler,
+    logger,
+    serverName,
+    now,
+    sessionEnded(connection, reason, detail) {
+      const at = clock();
+      track(
+        (async () => {
+          await releaseSession(db, connection.id);
+          await appendAudit(db, {
+            ts: at.toISOString(),
+            event: 'session_end',
+            username: connection.username,
+            outcome: null,
+            reason,
+            peer_address: connection.peerAddress,
+            mode: connection.mode,
+            instance_id: instanceId,
+            session_id: connection.id,
+            duration_ms: at.getTime() - connection.connectedAt,
+            actor: null,
+            detail: detail ?? null,
+          });
+        })(),
+        'session_end',
+      );
+    },
+    orphanedLogin(sessionId) {
+      track(releaseSession(db, sessionId), 'orphaned_login');
+    },
+    closed(connection) {
+      if (!connections.delete(connection.id)) return;
+      const left = (perAddress.get(connection.peerAddress) ?? 1) - 1;
+      if (left <= 0) perAddress.delete(connection.peerAddress);
+      else perAddress.set(connection.peerAddress, left);
+    },
+  };
+
+  const accept = (socket: Socket): void => {
+    const address = socket.remoteAddress ?? 'unknown';
+    if (closing !== undefined) {
+      socket.destroy();
+      return;
+    }
+    const fromAddress = perAddress.get(address) ?? 0;
+    const refusal =
+      config.maxConnections > 0 && connections.size >= config.maxConnections
+        ? SERVER_FULL_LINE
+        : config.maxPerAddress > 0 && fromAddress >= config.maxPerAddress
+          ? ADDRESS_FULL_LINE
+          : undefined;
+    if (refusal !== undefined) {
+      logger.info('refused', { peer: `${address}:${socket.remotePort ?? 0}`, why: refusal === SERVER_FULL_LINE ? 'max_connections' : 'max_per_address' });
+      socket.on('error', () => undefined);
+      socket.end(refusal);
+      setTimeout(() => socket.destroy(), 1000).unref();
+      return;
+    }
+    perAddress.set(address, fromAddress + 1);
+    const connection = new Connection(socket, context);
+    connections.set(connection.id, connection);
+    logger.info('connect', { peer: connection.peer, connections: connections.size });
+  };
+
+  /** Ends sessions that chat-admin asked to end (kick, remove, disable). */
+  const pollEndRequests = async (): Promise<void> => {
+    for (const row of await pendingEndRequests(db, instanceId)) {
+      const connection = connections.get(row.id);
+      if (connection === undefined) {
+        await releaseSession(db, row.id);
+        continue;
+      }
+      const kind: EndRequest = row.end_request ?? 'kicked';
+      connection.session.end(kind, row.end_request_note ?? undefined);
+    }
+  };
+
+  const flushActivity = async (): Promise<void> => {
+    const active: string[] = [];
+    for (const connection of connections.values()) {
+      if (!connection.activeSinceFlush) continue;
+      connection.activeSinceFlush = false;
+      active.push(connection.id);
+    }
+    await touchSessions(db, active, clock().toISOString());
+  };
+
+  /** Drops clients whose pending output has not moved within the write timeout. */
+  const sweepStalled = (): void => {
+    for (const connection of connections.values()) {
+      if (connection.writeStalled) {
+        logger.info('write_timeout', { user: connection.username, peer: connection.peer, queued: connection.pendingOutputBytes });
+        connection.session.end('timeout');
+      }
+    }
+  };
+
+  const every = (ms: number, what: string, work: () => Promise<void> | void): void => {
+    let running = false;
+    const timer = setInterval(() => {
+      if (running) return;
+      running = true;
+      Promise.resolve()
+        .then(work)
+        .catch((error: unknown) => logger.error('store_error', { during: what, error: error instanceof Error ? error.message : String(error) }))
+        .finally(() => {
+          running = false;
+        });
+    }, ms);
+    timer.unref();
+    timers.push(timer);
+  };
+
+  return {
+    instanceId,
+    get connectionCount() {
+      return connections.size;
+    },
+
+    async listen() {
+      const cleared = await registry.reapDead();
+      if (cleared.length > 0) logger.info('cleared_stale_sessions', { count: cleared.length, users: cleared.map((s) => s.username).join(',') });
+      server = createServer({ noDelay: true }, accept);
+      server.on('error', (error) => logger.error('listen_error', { error: error.message }));
+      await new Promise<void>((resolve, reject) => {
+        server!.once('error', reject);
+        server!.listen(config.port, config.host, () => {
+          server!.off('error', reject);
+          resolve();
+        });
+      });
+      const address = server.address() as AddressInfo;
+      await registry.register(`${address.address}:${address.port}`);
+      every(INSTANCE_HEARTBEAT_MS, 'instance_heartbeat', async () => {
+        await registry.heartbeat();
+        await registry.reapDead();
+      });
+      every(config.adminPollMs, 'admin_poll', pollEndRequests);
+      every(ACTIVITY_FLUSH_MS, 'activity_flush', flushActivity);
+      every(SWEEP_MS, 'write_timeout_sweep', sweepStalled);
+      return address;
+    },
+
+    close() {
+      closing ??= (async () => {
+        for (const timer of timers) clearInterval(timer);
+        const stopped = new Promise<void>((resolve) => (server === undefined ? resolve() : server.close(() => resolve())));
+        for (const connection of [...connections.values()]) connection.session.end('shutdown');
+        // Let clients read their goodbye, then cut whoever is still there.
+        const deadline = Date.now() + config.shutdownGraceMs;
+        while (connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        for (const connection of connections.values()) connection.destroy();
+        await stopped;
+        await Promise.all(inFlight);
+        await registry.unregister().catch(() => undefined);
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,315 @@
+import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { encodeJsonEvent } from '../protocol/json-codec.js';
+import { GREETING_DELAY_MS } from '../protocol/limits.js';
+import { LineSplitter, type SplitEvent } from '../protocol/line-splitter.js';
+import type { Bye, ByeReason, LeaveReason, ServerEvent } from '../protocol/messages.js';
+import { encodeTextEvent } from '../protocol/text-codec.js';
+import type { ServerConfig } from './config.js';
+import type { LoginService } from './login-service.js';
+import type { Logger } from './log.js';
+import { Outbox, type FlushScheduler } from './outbox.js';
+import type { Room, RoomMember } from './room.js';
+import { Session, type SessionHost } from './session.js';
+
+/** What a connection needs from its server. */
+export interface ConnectionContext {
+  readonly config: ServerConfig;
+  readonly room: Room;
+  readonly logins: LoginService;
+  readonly scheduler: FlushScheduler;
+  readonly logger: Logger;
+  readonly serverName: string;
+  now(): number;
+  /** The session ended after a successful login: release it in the store and audit it. */
+  sessionEnded(connection: Connection, reason: string, detail: string | undefined): void;
+  /** A login succeeded after its connection was already gone: give the claim back. */
+  orphanedLogin(sessionId: string): void;
+  /** The socket is gone; forget the connection. */
+  closed(connection: Connection): void;
+}
+
+const LEAVE_REASON: Partial<Record<ByeReason, LeaveReason>> = {
+  quit: 'quit',
+  timeout: 'timeout',
+  kicked: 'kicked',
+  removed: 'removed',
+  disabled: 'disabled',
+};
+
+/** Bytes of input accepted before login, in all, as a multiple of the pre-login line limit. */
+const PRE_LOGIN_BUDGET_LINES = 8;
+/** After `end()`, how long a peer gets to read its goodbye before the socket is destroyed. */
+const CLOSE_LINGER_MS = 2000;
+
+/**
+ * Glue between one socket and one Session: bytes in through the LineSplitter,
+ * events out through the mode's codec and the Outbox, timers for greeting,
+ * login and heartbeat. No chat rules live here.
+ */
+export class Connection implements SessionHost, RoomMember {
+  readonly id = randomUUID();
+  readonly peerAddress: string;
+  readonly peer: string;
+  readonly session: Session;
+  readonly connectedAt: number;
+  /** Set by each line after login; the server flushes it to the store in batches. */
+  activeSinceFlush = false;
+
+  readonly #splitter: LineSplitter;
+  readonly #outbox: Outbox;
+  /** Lines that arrived while a login was being checked: handled, in order, after it. */
+  #held: SplitEvent[] = [];
+  #preLoginBytes = 0;
+  #greetingTimer: NodeJS.Timeout | undefined;
+  #loginTimer: NodeJS.Timeout | undefined;
+  #heartbeatTimer: NodeJS.Timeout | undefined;
+  #heardSinceTick = true;
+  #missedPings = 0;
+  #inRoom = false;
+  #closed = false;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly ctx: ConnectionContext,
+  ) {
+    const { config } = ctx;
+    this.peerAddress = socket.remoteAddress ?? 'unknown';
+    this.peer = `${this.peerAddress}:${socket.remotePort ?? 0}`;
+    this.connectedAt = ctx.now();
+    this.session = new Session(this, {
+      serverName: ctx.serverName,
+      maxAttempts: config.maxAttempts,
+      maxLineBytes: config.maxLineBytes,
+      preLoginMaxLineBytes: Math.min(config.preLoginMaxLineBytes, config.maxLineBytes),
+      rateBurst: config.rateBurst,
+      rateLimitPerSecond: config.rateLimitPerSecond,
+    });
+    this.#splitter = new LineSplitter(this.session.maxLineBytes);
+    this.#outbox = new Outbox(socket, ctx.scheduler, config.sendQueueBytes, this.#onOverflow, ctx.now);
+
+    socket.setNoDelay(true);
+    if (config.keepAliveMs > 0) socket.setKeepAlive(true, config.keepAliveMs);
+    socket.on('data', this.#onData);
+    socket.on('end', this.#onEnd);
+    socket.on('error', this.#onError);
+    socket.on('close', this.#onClose);
+    this.#greetingTimer = setTimeout(this.#onGreetingDue, GREETING_DELAY_MS);
+    if (config.loginTimeoutMs > 0) this.#loginTimer = setTimeout(this.#onLoginTimeout, config.loginTimeoutMs);
+  }
+
+  get username(): string {
+    return this.session.username ?? '';
+  }
+
+  get mode(): 'text' | 'json' {
+    return this.session.mode === 'json' ? 'json' : 'text';
+  }
+
+  get pendingOutputBytes(): number {
+    return this.#outbox.pendingBytes;
+  }
+
+  /** True when pending output has made no progress for the write timeout. */
+  get writeStalled(): boolean {
+    return this.ctx.config.writeTimeoutMs > 0 && this.#outbox.stalled(this.ctx.config.writeTimeoutMs);
+  }
+
+  // ---- RoomMember ----
+
+  deliver(frame: Buffer): void {
+    this.#outbox.push(frame);
+  }
+
+  // ---- SessionHost ----
+
+  send(event: ServerEvent): void {
+    const text = this.session.mode === 'json' ? encodeJsonEvent(event) : encodeTextEvent(event);
+    if (text !== undefined) this.#outbox.push(Buffer.from(text, 'utf8'));
+  }
+
+  beginLogin(username: string, password: string): void {
+    // One line at a time: no input is read while the password is checked.
+    this.socket.pause();
+    this.ctx.logins
+      .attempt({ username, password, peerAddress: this.peerAddress, mode: this.mode, sessionId: this.id })
+      .then((verdict) => {
+        if (this.#closed || this.session.state !== 'authenticating') {
+          if (verdict.ok) this.ctx.orphanedLogin(this.id);
+          return;
+        }
+        if (verdict.ok) {
+          this.session.loginFinished({ ok: true, username: verdict.username, others: this.ctx.room.usernames() });
+        } else {
+          this.session.loginFinished(verdict);
+        }
+      })
+      .catch((error: unknown) => {
+        this.ctx.logger.error('login_error', { peer: this.peer, error: error instanceof Error ? error.message : String(error) });
+        if (!this.#closed && this.session.state === 'authenticating') this.session.loginFinished({ ok: false, reason: 'server_busy' });
+      })
+      .finally(() => {
+        if (this.#closed) return;
+        this.socket.resume();
+        this.#drainHeld();
+      });
+  }
+
+  enterRoom(username: string): void {
+    this.#clearTimer('login');
+    this.#splitter.setMaxLineBytes(this.session.maxLineBytes);
+    this.#inRoom = true;
+    this.ctx.room.join(this);
+    this.ctx.room.publish({ type: 'join', user: username }, this);
+    this.ctx.logger.info('login', { user: username, peer: this.peer, mode: this.mode, session: this.id });
+    const { heartbeatMs, idleTimeoutMs } = this.ctx.config;
+    if (this.mode === 'json' && heartbeatMs > 0) this.#heartbeatTimer = setInterval(this.#onHeartbeat, heartbeatMs);
+    if (this.mode === 'text' && idleTimeoutMs > 0) {
+      this.socket.setTimeout(idleTimeoutMs);
+      this.socket.on('timeout', () => this.session.end('timeout'));
+    }
+  }
+
+  broadcast(text: string): void {
+    this.ctx.room.publish({ type: 'message', from: this.username, text, ts: new Date(this.ctx.now()).toISOString() }, this);
+  }
+
+  onlineUsers(): string[] {
+    return this.ctx.room.usernames();
+  }
+
+  now(): number {
+    return this.ctx.now();
+  }
+
+  close(bye: Bye | undefined): void {
+    if (this.#closed) return;
+    if (bye !== undefined) {
+      if (this.#outbox.overflowed) {
+        // A slow consumer's queue is full: try the goodbye directly, it may never be read.
+        const line = this.session.mode === 'json' ? encodeJsonEvent(bye) : encodeTextEvent(bye);
+        if (line !== undefined && !this.socket.destroyed) this.socket.write(line);
+      } else {
+        this.send(bye);
+        this.#outbox.flush();
+      }
+    }
+    this.#finish(bye?.reason ?? 'disconnected', bye?.message);
+    if (!this.socket.destroyed) {
+      this.socket.end();
+      setTimeout(() => this.socket.destroy(), CLOSE_LINGER_MS).unref();
+    }
+  }
+
+  /** Cuts the socket without a goodbye (after close() had its chance). */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  // ---- socket and timer listeners ----
+
+  readonly #onData = (chunk: Buffer): void => {
+    this.#heardSinceTick = true;
+    this.#missedPings = 0;
+    if (this.session.state !== 'chatting') {
+      this.#preLoginBytes += chunk.length;
+      if (this.#preLoginBytes > PRE_LOGIN_BUDGET_LINES * this.ctx.config.preLoginMaxLineBytes) {
+        this.send({ type: 'error', code: 'bad_request', message: 'Too much input before login.' });
+        this.session.end('too_many_attempts');
+        return;
+      }
+    }
+    for (const event of this.#splitter.push(chunk)) {
+      if (this.#closed) return;
+      if (this.session.state === 'authenticating' || this.#held.length > 0) this.#held.push(event);
+      else this.#handle(event);
+    }
+  };
+
+  readonly #onEnd = (): void => this.session.streamEnded();
+
+  readonly #onError = (error: NodeJS.ErrnoException): void => {
+    if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') this.ctx.logger.error('socket_error', { peer: this.peer, code: error.code, error: error.message });
+    this.session.streamEnded();
+  };
+
+  readonly #onClose = (): void => {
+    this.session.streamEnded();
+    this.ctx.closed(this);
+  };
+
+  readonly #onGreetingDue = (): void => {
+    this.#greetingTimer = undefined;
+    this.session.greetingDue();
+  };
+
+  readonly #onLoginTimeout = (): void => {
+    this.#loginTimer = undefined;
+    if (this.session.state !== 'chatting') this.session.end('login_timeout');
+  };
+
+  /** JSON mode: a ping after an interval of silence; a fourth silent interval ends it. */
+  readonly #onHeartbeat = (): void => {
+    if (this.#heardSinceTick) {
+      this.#heardSinceTick = false;
+      return;
+    }
+    if (this.#missedPings >= 3) {
+      this.session.end('timeout');
+      return;
+    }
+    this.#missedPings += 1;
+    this.send({ type: 'ping' });
+  };
+
+  readonly #onOverflow = (): void => {
+    this.ctx.logger.info('slow_consumer', { user: this.session.username, peer: this.peer, queued: this.#outbox.pendingBytes });
+    this.session.end('slow_consumer');
+  };
+
+  #handle(event: SplitEvent): void {
+    if (this.#greetingTimer !== undefined) this.#clearTimer('greeting');
+    if (event.kind === 'too_long') {
+      this.session.lineTooLong();
+      return;
+    }
+    if (this.#inRoom) this.activeSinceFlush = true;
+    this.session.receiveLine(event.line);
+  }
+
+  #drainHeld(): void {
+    while (this.#held.length > 0 && !this.#closed && this.session.state !== 'authenticating') {
+      this.#handle(this.#held.shift() as SplitEvent);
+    }
+    if (this.session.state === 'chatting') this.#splitter.setMaxLineBytes(this.session.maxLineBytes);
+  }
+
+  #clearTimer(which: 'greeting' | 'login'): void {
+    if (which === 'greeting') {
+      clearTimeout(this.#greetingTimer);
+      this.#greetingTimer = undefined;
+    } else {
+      clearTimeout(this.#loginTimer);
+      this.#loginTimer = undefined;
+    }
+  }
+
+  /** Runs once, however the connection ends. */
+  #finish(reason: ByeReason | 'disconnected', detail: string | undefined): void {
+    this.#closed = true;
+    this.#held = [];
+    this.#clearTimer('greeting');
+    this.#clearTimer('login');
+    clearInterval(this.#heartbeatTimer);
+    if (this.#inRoom) {
+      this.#inRoom = false;
+      this.ctx.room.leave(this);
+      const leaveReason = reason === 'disconnected' ? 'disconnected' : (LEAVE_REASON[reason] ?? 'disconnected');
+      this.ctx.room.publish({ type: 'leave', user: this.username, reason: leaveReason }, this);
+      this.ctx.sessionEnded(this, reason, detail);
+      this.ctx.logger.info('logout', { user: this.username, peer: this.peer, reason, session: this.id });
+    } else {
+      this.ctx.logger.info('disconnect', { peer: this.peer, reason });
+    }
+  }
+}

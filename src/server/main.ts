@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+import { Command, CommanderError, Option } from 'commander';
+import { HashPool } from '../accounts/hash-pool.js';
+import { VERSION } from '../package-info.js';
+import { StoreError } from '../store/errors.js';
+import { openStore } from '../store/open-store.js';
+import { countUsers } from '../store/users.js';
+import { createChatServer } from './chat-server.js';
+import { buildServerConfig, ConfigError, SERVER_OPTIONS } from './config.js';
+import { createLogger } from './log.js';
+
+/** Hard stop if a graceful shutdown hangs: the issue promises an exit within 5 s. */
+const SHUTDOWN_DEADLINE_MS = 4500;
+
+function fail(message: string, exitCode: number): never {
+  process.stderr.write(`chat-server: ${message}\n`);
+  process.exit(exitCode);
+}
+
+function parseArgs(argv: string[]): Record<string, string | undefined> {
+  const program = new Command('chat-server')
+    .description('A private, admin-managed chat over TCP. People connect with chat-client, nc or telnet.')
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) })
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Every option can also come from its environment variable; a flag wins over the variable.',
+        'Durations take ms, s, m or h (a bare number means seconds); sizes take KiB or MiB. 0 switches a limit off.',
+        '',
+        'Examples:',
+        '  chat-server                                 serve on 0.0.0.0:12345 with ./chat.db',
+        '  chat-server --port 0 --db /var/lib/chat.db  pick a free port',
+        '  CHAT_PORT=2000 chat-server --rate-limit 0    no per-user rate limit',
+        '',
+        'Add users with chat-admin (chat-admin user add NAME).',
+      ].join('\n'),
+    );
+  for (const spec of SERVER_OPTIONS) {
+    program.addOption(new Option(`--${spec.flag} <value>`, `${spec.help} (default ${spec.default}, env ${spec.env})`));
+  }
+  program.parse(argv);
+  const values = program.opts<Record<string, string | undefined>>();
+  const byFlag: Record<string, string | undefined> = {};
+  for (const spec of SERVER_OPTIONS) {
+    const key = spec.flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    byFlag[spec.flag] = values[key];
+  }
+  return byFlag;
+}
+
+async function main(): Promise<void> {
+  let cli: Record<string, string | undefined>;
+  try {
+    cli = parseArgs(process.argv);
+  } catch (error) {
+    if (error instanceof CommanderError) process.exit(error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? 0 : 2);
+    throw error;
+  }
+  const config = buildServerConfig(cli, process.env);
+  const logger = createLogger((line) => process.stdout.write(line));
+  const store = await openStore({ file: config.dbFile, create: true, busyTimeoutMs: config.busyTimeoutMs });
+  const hasher = new HashPool({ size: config.hashWorkers, maxQueue: config.loginQueue === 0 ? Number.MAX_SAFE_INTEGER : config.loginQueue });
+  const server = await createChatServer({ config, store, hasher, logger, serverName: `chat-server/${VERSION}` });
+
+  let address;
+  try {
+    address = await server.listen();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') fail(`port ${config.port} is already in use on ${config.host}`, 1);
+    if (code === 'EACCES') fail(`not allowed to listen on ${config.host}:${config.port}`, 1);
+    if (code === 'EADDRNOTAVAIL') fail(`address ${config.host} is not available on this machine`, 1);
+    throw error;
+  }
+  const users = await countUsers(store.db);
+  const usersNote = users === 0 ? 'no users yet: add one with "npx chat-admin user add NAME"' : `${users} user${users === 1 ? '' : 's'}`;
+  process.stdout.write(`chat-server ${VERSION} listening on ${address.address}:${address.port} (database ${store.file}, ${usersNote})\n`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutdown', { signal });
+    setTimeout(() => {
+      process.stderr.write('chat-server: shutdown took too long, exiting\n');
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS).unref();
+    void (async () => {
+      await server.close();
+      await hasher.close();
+      await store.close();
+      logger.info('stopped');
+      process.exit(0);
+    })();
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) fail(`invalid configuration: ${error.message}`, 2);
+  if (error instanceof StoreError) fail(error.message, 1);
+  if (process.env.CHAT_DEBUG === '1') console.error(error);
+  fail(`unexpected error: ${error instanceof Error ? error.message : String(error)} (set CHAT_DEBUG=1 for details)`, 1);
+});
