@@ -68,6 +68,8 @@ export class Connection implements SessionHost, RoomMember {
   #missedPings = 0;
   #inRoom = false;
   #closed = false;
+  /** The last thing sent was a prompt, which ends without a newline. */
+  #promptOpen = false;
 
   constructor(
     private readonly socket: Socket,
@@ -124,8 +126,12 @@ export class Connection implements SessionHost, RoomMember {
   // ---- SessionHost ----
 
   send(event: ServerEvent): void {
-    const text = this.session.mode === 'json' ? encodeJsonEvent(event) : encodeTextEvent(event);
-    if (text !== undefined) this.#outbox.push(Buffer.from(text, 'utf8'));
+    let text = this.session.mode === 'json' ? encodeJsonEvent(event) : encodeTextEvent(event);
+    if (text === undefined) return;
+    // A JSON client that spoke after the text prompt was sent must see its replies start a line.
+    if (this.#promptOpen && this.session.mode === 'json') text = `\n${text}`;
+    this.#promptOpen = event.type === 'prompt';
+    this.#outbox.push(Buffer.from(text, 'utf8'));
   }
 
   beginLogin(username: string, password: string): void {

@@ -1,0 +1,153 @@
+/**
+ * A raw TCP client for server integration tests: writes exact bytes, keeps
+ * everything the server sent as text, and waits (always with a timeout) for
+ * text or JSON messages to appear. Speaks neither mode by itself.
+ */
+import net from 'node:net';
+
+export type JsonMessage = Record<string, unknown> & { type: string };
+
+export class WireClient {
+  readonly socket: net.Socket;
+  #raw = Buffer.alloc(0);
+  #waiters = new Set<() => void>();
+  #closed = false;
+
+  private constructor(socket: net.Socket) {
+    this.socket = socket;
+    socket.on('data', (chunk: Buffer) => {
+      this.#raw = Buffer.concat([this.#raw, chunk]);
+      this.#wake();
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      this.#closed = true;
+      this.#wake();
+    });
+  }
+
+  static connect(port: number, host = '127.0.0.1', timeoutMs = 5000): Promise<WireClient> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ port, host });
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new Error(`connect to ${host}:${port} timed out`));
+      }, timeoutMs);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        resolve(new WireClient(socket));
+      });
+      socket.once('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+    });
+  }
+
+  /** Everything received, decoded as UTF-8. */
+  get text(): string {
+    return this.#raw.toString('utf8');
+  }
+
+  get bytes(): Buffer {
+    return this.#raw;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Every complete line that is a JSON object. */
+  get messages(): JsonMessage[] {
+    return this.text
+      .split('\n')
+      .slice(0, -1)
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as JsonMessage);
+  }
+
+  write(data: string | Buffer): void {
+    this.socket.write(data);
+  }
+
+  sendJson(message: Record<string, unknown>): void {
+    this.socket.write(`${JSON.stringify(message)}\n`);
+  }
+
+  /** Waits until the received text matches; resolves with the match. */
+  waitForText(pattern: RegExp | string, timeoutMs = 5000): Promise<RegExpMatchArray> {
+    return this.#waitUntil(() => {
+      if (typeof pattern === 'string') return this.text.includes(pattern) ? [pattern] : undefined;
+      return this.text.match(pattern) ?? undefined;
+    }, `text ${String(pattern)}`, timeoutMs);
+  }
+
+  /** Waits for the `nth` (0-based) JSON message that `accept` takes. */
+  waitForJson(accept: (message: JsonMessage) => boolean, timeoutMs = 5000, nth = 0): Promise<JsonMessage> {
+    return this.#waitUntil(() => this.messages.filter(accept)[nth], 'a matching JSON message', timeoutMs);
+  }
+
+  waitForType(type: string, timeoutMs = 5000): Promise<JsonMessage> {
+    return this.waitForJson((m) => m.type === type, timeoutMs);
+  }
+
+  /** Waits until the server closed the connection. */
+  waitForClose(timeoutMs = 5000): Promise<true> {
+    return this.#waitUntil(() => (this.#closed ? true : undefined), 'the connection to close', timeoutMs, false);
+  }
+
+  /** JSON mode: hello and login; resolves with login_ok (throws on anything else). */
+  static async loginJson(port: number, username: string, password: string): Promise<WireClient> {
+    const client = await WireClient.connect(port);
+    client.sendJson({ type: 'hello', proto: 1, client: 'test' });
+    client.sendJson({ type: 'login', username, password });
+    const reply = await client.waitForJson((m) => m.type === 'login_ok' || m.type === 'login_failed');
+    if (reply.type !== 'login_ok') throw new Error(`login as ${username} failed: ${JSON.stringify(reply)}`);
+    return client;
+  }
+
+  /** Text mode: answers the prompts; resolves once the welcome block arrived. */
+  static async loginText(port: number, username: string, password: string): Promise<WireClient> {
+    const client = await WireClient.connect(port);
+    client.write(`${username}\n${password}\n`);
+    await client.waitForText(/\* Commands: .*c\.exit.*\n/);
+    return client;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  #waitUntil<T>(probe: () => T | undefined, what: string, timeoutMs: number, failOnClose = true): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const check = (): boolean => {
+        const value = probe();
+        if (value !== undefined) {
+          done();
+          resolve(value);
+          return true;
+        }
+        if (failOnClose && this.#closed) {
+          done();
+          reject(new Error(`connection closed while waiting for ${what}; received:\n${this.text.slice(-2000)}`));
+          return true;
+        }
+        return false;
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; received:\n${this.text.slice(-2000)}`));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        this.#waiters.delete(wake);
+      };
+      const wake = () => void check();
+      if (!check()) this.#waiters.add(wake);
+    });
+  }
+
+  #wake(): void {
+    for (const wake of [...this.#waiters]) wake();
+  }
+}
