@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { PasswordHasher } from '../accounts/hash-pool.js';
-import { makeDummyHash } from '../accounts/verify-credentials.js';
+import { DummyHashes } from '../accounts/verify-credentials.js';
 import type { EndRequest } from '../store/schema.js';
 import { appendAudit } from '../store/audit.js';
 import type { Store } from '../store/open-store.js';
@@ -51,8 +51,8 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
   const instanceId = randomUUID();
   const room = deps.room ?? new LocalRoom();
   const registry = new InstanceRegistry(db, instanceId, clock);
-  const dummyHash = await makeDummyHash(db, hasher, config.bcryptCost);
-  const logins = new LoginService(db, hasher, dummyHash, instanceId, logger, clock);
+  const dummies = await DummyHashes.create(db, hasher, config.bcryptCost);
+  const logins = new LoginService(db, hasher, dummies, instanceId, logger, clock);
   const scheduler = new FlushScheduler();
 
   const connections = new Map<string, Connection>();

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import { HasherBusyError, type PasswordHasher } from '../accounts/hash-pool.js';
-import { verifyCredentials } from '../accounts/verify-credentials.js';
+import { verifyCredentials, type DummyHashes } from '../accounts/verify-credentials.js';
 import type { LoginFailReason } from '../protocol/messages.js';
 import { sanitizeForLog } from '../protocol/sanitize.js';
 import { appendAudit } from '../store/audit.js';
@@ -28,7 +28,7 @@ export class LoginService {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly hasher: PasswordHasher,
-    private readonly dummyHash: string,
+    private readonly dummies: DummyHashes,
     private readonly instanceId: string,
     private readonly logger: Logger,
     private readonly clock: () => Date,
@@ -59,7 +59,7 @@ export class LoginService {
 
     let check;
     try {
-      check = await verifyCredentials(this.db, this.hasher, this.dummyHash, attempt.username, attempt.password);
+      check = await verifyCredentials(this.db, this.hasher, this.dummies, attempt.username, attempt.password);
     } catch (error) {
       if (error instanceof HasherBusyError) return fail('server_busy', 'server_busy');
       throw error;

@@ -1,0 +1,22 @@
+import type { Command } from 'commander';
+import { assertValidUsername } from '../../accounts/passwords.js';
+import { kickUser } from '../../accounts/user-admin.js';
+import { adminContext } from '../context.js';
+import type { AdminDeps } from '../deps.js';
+import { CliError } from '../errors.js';
+import { addStoreOptions, storeSettings, type StoreOptions } from '../options.js';
+import { withStore } from '../store-access.js';
+
+export function registerKickCommand(program: Command, deps: AdminDeps): void {
+  addStoreOptions(program.command('kick <name>'))
+    .description("ask the server to end a user's live session (the user may log in again; see user disable)")
+    .option('--reason <text>', 'why; shown in the audit log and passed to the server')
+    .action(async (name: string, options: StoreOptions & { reason?: string }) => {
+      const settings = storeSettings(options, deps.env);
+      assertValidUsername(name);
+      const reason = options.reason ?? null;
+      const asked = await withStore(settings, { create: false }, (store) => kickUser(store.db, name, reason, adminContext(deps)));
+      if (!asked) throw new CliError('NO_LIVE_SESSION', `user ${name} has no live session`);
+      deps.stdout.write(`asked the server to end the session of ${name}\n`);
+    });
+}

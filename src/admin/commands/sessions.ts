@@ -1,0 +1,56 @@
+import type { Command } from 'commander';
+import type { InstanceRow, SessionRow } from '../../store/schema.js';
+import { listInstances } from '../../store/instances.js';
+import { listSessions } from '../../store/sessions.js';
+import { writeJson } from '../context.js';
+import type { AdminDeps } from '../deps.js';
+import { addJsonOption, addStoreOptions, storeSettings, type JsonOptions, type StoreOptions } from '../options.js';
+import { formatTime, renderTable } from '../render-table.js';
+import { withStore } from '../store-access.js';
+
+export function registerSessionsCommand(program: Command, deps: AdminDeps): void {
+  addJsonOption(addStoreOptions(program.command('sessions')))
+    .description('list live sessions: user, peer address, connected since, last activity, which server')
+    .action(async (options: StoreOptions & JsonOptions) => {
+      const settings = storeSettings(options, deps.env);
+      const { sessions, instances } = await withStore(settings, { create: false }, async (store) => ({
+        sessions: await listSessions(store.db),
+        instances: await listInstances(store.db),
+      }));
+      const instanceById = new Map(instances.map((instance) => [instance.id, instance]));
+      if (options.json === true) {
+        writeJson(deps, sessions.map((session) => sessionJson(session, instanceById.get(session.instance_id))));
+        return;
+      }
+      const rows = sessions.map((session) => [
+        session.username,
+        session.peer_address,
+        formatTime(session.connected_at),
+        formatTime(session.last_activity_at),
+        serverLabel(session.instance_id, instanceById.get(session.instance_id)),
+        session.end_request,
+      ]);
+      deps.stdout.write(renderTable(['user', 'peer', 'connected', 'last activity', 'server', 'end requested'], rows, 'no live sessions'));
+    });
+}
+
+function serverLabel(instanceId: string, instance: InstanceRow | undefined): string {
+  return instance === undefined ? instanceId : `${instanceId} (${instance.hostname}/${instance.pid})`;
+}
+
+function sessionJson(session: SessionRow, instance: InstanceRow | undefined): Record<string, unknown> {
+  return {
+    sessionId: session.id,
+    username: session.username,
+    peerAddress: session.peer_address,
+    mode: session.mode,
+    connectedAt: session.connected_at,
+    lastActivityAt: session.last_activity_at,
+    instanceId: session.instance_id,
+    hostname: instance?.hostname ?? null,
+    pid: instance?.pid ?? null,
+    endRequest: session.end_request,
+    endRequestNote: session.end_request_note,
+    endRequestedBy: session.end_requested_by,
+  };
+}

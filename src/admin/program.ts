@@ -1,0 +1,62 @@
+import { Command } from 'commander';
+import { registerAuditCommand } from './commands/audit.js';
+import { registerKickCommand } from './commands/kick.js';
+import { registerSessionsCommand } from './commands/sessions.js';
+import { registerUserCommands } from './commands/user.js';
+import type { AdminDeps } from './deps.js';
+import { describeFailure, EXIT_OK } from './errors.js';
+
+const EXAMPLES = `
+Examples:
+  chat-admin user add shon                      prompt twice for shon's password
+  printf 'secret\\n' | chat-admin user add shon --password-stdin
+  chat-admin user import users.txt              name:password lines, all or nothing
+  chat-admin user list --json
+  chat-admin user passwd shon
+  chat-admin user disable shon                  and end shon's live session
+  chat-admin sessions
+  chat-admin kick shon --reason "flooding"
+  chat-admin audit --user shon --since 2h --limit 20
+
+Environment:
+  CHAT_DB             database file when --db is absent (default ./chat.db)
+  CHAT_BUSY_TIMEOUT   --busy-timeout default in milliseconds (default 5000)
+  CHAT_BCRYPT_COST    --bcrypt-cost default (default 12)
+  CHAT_DEBUG=1        print the stack of unexpected errors
+
+Exit status: 0 done, 1 could not be done, 2 bad command line.`;
+
+/**
+ * Builds the chat-admin program around injected streams and environment.
+ * Commander never exits the process (`exitOverride`); its errors surface as
+ * CommanderErrors for runAdmin to report.
+ */
+export function createAdminProgram(deps: AdminDeps): Command {
+  const program = new Command('chat-admin')
+    .description('Manage the users, sessions and audit log of a chat-server database.')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => deps.stdout.write(text),
+      writeErr: (text) => deps.stderr.write(text),
+      // runAdmin prints the one error line, in the same format as every other error.
+      outputError: () => undefined,
+    })
+    .addHelpText('after', EXAMPLES);
+  registerUserCommands(program, deps);
+  registerSessionsCommand(program, deps);
+  registerKickCommand(program, deps);
+  registerAuditCommand(program, deps);
+  return program;
+}
+
+/** Runs one command line; never throws. Returns the exit code. */
+export async function runAdmin(args: readonly string[], deps: AdminDeps): Promise<number> {
+  try {
+    await createAdminProgram(deps).parseAsync([...args], { from: 'user' });
+    return EXIT_OK;
+  } catch (error) {
+    const report = describeFailure(error, deps.env['CHAT_DEBUG'] === '1');
+    for (const line of report.lines) deps.stderr.write(`chat-admin: ${line}\n`);
+    return report.exitCode;
+  }
+}

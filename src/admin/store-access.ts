@@ -1,0 +1,29 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { translateSqliteError } from '../store/errors.js';
+import { openStore, type Store } from '../store/open-store.js';
+import type { TextSink } from './deps.js';
+import type { StoreSettings } from './options.js';
+
+/**
+ * Opens the database for one verb, runs `work`, and closes it whatever
+ * happens. SQLite failures inside `work` (a lock held past the busy timeout)
+ * become StoreErrors like those of opening. With `create`, a missing database
+ * is created and said so on stderr.
+ */
+export async function withStore<T>(
+  settings: StoreSettings,
+  access: { create: false } | { create: true; stderr: TextSink },
+  work: (store: Store) => Promise<T>,
+): Promise<T> {
+  const existed = existsSync(resolve(settings.file));
+  const store = await openStore({ file: settings.file, create: access.create, busyTimeoutMs: settings.busyTimeoutMs });
+  if (access.create && !existed) access.stderr.write(`created database ${store.file}\n`);
+  try {
+    return await work(store);
+  } catch (error) {
+    throw translateSqliteError(error, store.file);
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,46 @@
+import { expect } from 'vitest';
+import { assertFreshBuild, runCli, type CliResult, type RunCliOptions } from './run-cli.js';
+import { makeTempDir, type TempDir } from './temp-dir.js';
+
+/** The sources chat-admin is built from; integration tests refuse a stale dist/. */
+export const ADMIN_SOURCES = ['src/admin', 'src/accounts', 'src/store', 'src/protocol/usernames.ts', 'migrations'];
+
+export interface AdminFixture {
+  dir: TempDir;
+  /** The database file, passed as CHAT_DB (not created until a verb creates it). */
+  db: string;
+  /** Runs chat-admin with CHAT_DB and CHAT_BCRYPT_COST=4 (fast hashing, through the env var users have). */
+  admin(args: readonly string[], options?: RunCliOptions): Promise<CliResult>;
+  /** Adds users (password `pw-NAME`) with one `user import`, failing the test if it fails. */
+  addUsers(...names: string[]): Promise<void>;
+}
+
+export async function makeAdminFixture(): Promise<AdminFixture> {
+  assertFreshBuild(ADMIN_SOURCES);
+  const dir = await makeTempDir('chat-admin-');
+  const db = dir.file('chat.db');
+  const admin = (args: readonly string[], options: RunCliOptions = {}): Promise<CliResult> =>
+    runCli('chat-admin', args, { ...options, env: { CHAT_DB: db, CHAT_BCRYPT_COST: '4', ...options.env } });
+  return {
+    dir,
+    db,
+    admin,
+    addUsers: async (...names) => {
+      expectOk(await admin(['user', 'import'], { stdin: names.map((name) => `${name}:pw-${name}\n`).join('') }));
+    },
+  };
+}
+
+export function expectOk(result: CliResult): void {
+  expect(result.stderr.replace(/^created database .*\n/, '')).toBe('');
+  expect(result.exitCode).toBe(0);
+}
+
+/** One `chat-admin: ...` line on stderr, nothing on stdout, the given exit code. */
+export function expectFailure(result: CliResult, exitCode: number, message: RegExp): void {
+  expect(result.stdout).toBe('');
+  expect(result.stderr).toMatch(/^chat-admin: [^\n]+\n$/);
+  expect(result.stderr).toMatch(message);
+  expect(result.stderr).not.toMatch(/\n\s+at /);
+  expect(result.exitCode).toBe(exitCode);
+}
