@@ -2,6 +2,9 @@
  * A running chat-server (the built binary) on a temp database with users
  * `NAME` / `pw-NAME`, added through `chat-admin user import` like an admin would.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import { runAdmin, startChatServer, type ChatServerProcess } from './chat-server-process.js';
 import { WireClient } from './wire-client.js';
@@ -31,8 +34,13 @@ export async function importUsers(dbFile: string, names: readonly string[], extr
 }
 
 /** Starts a server with these users; everything is stopped after the test. */
-export async function startServer(users: readonly string[], args: readonly string[] = [], env: Record<string, string> = {}): Promise<ServerFixture> {
-  const server = await startChatServer({ args, env });
+export async function startServer(
+  users: readonly string[],
+  args: readonly string[] = [],
+  env: Record<string, string> = {},
+  options: { dbFile?: string } = {},
+): Promise<ServerFixture> {
+  const server = await startChatServer({ args, env, ...options });
   cleanups.push(() => server.stop());
   await importUsers(server.dbFile, users);
   const track = (client: WireClient) => {
@@ -52,6 +60,13 @@ export async function startServer(users: readonly string[], args: readonly strin
     text: async (name) => track(await WireClient.loginText(server.port, name, `pw-${name}`)),
     connect: async () => track(await WireClient.connect(server.port)),
   };
+}
+
+/** A temp folder that outlives a server's stop (which removes the server's own folder), removed after the test. */
+export function keptDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'chat-kept-'));
+  cleanups.unshift(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 /** Registers extra cleanup for the current test (for example a second server). */

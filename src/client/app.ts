@@ -1,0 +1,375 @@
+import type { Readable, Writable } from 'node:stream';
+import readline from 'node:readline';
+import { EXIT_COMMAND } from '../protocol/limits.js';
+import type { ErrorReply, LoginFailed, LoginOk, ServerMessage } from '../protocol/messages.js';
+import { isBlank, sanitizeText } from '../protocol/sanitize.js';
+import { isValidUsername, USERNAME_RULE } from '../protocol/usernames.js';
+import { formatAddress } from './address.js';
+import { ChatClient, ConnectError, SessionEndedError, type SessionEnd } from './chat-client.js';
+import { EXIT_OK, EXIT_SESSION, EXIT_USAGE, type ClientOptions } from './options.js';
+import { renderChat, renderConnectionLost, renderHelp, renderLocal, renderServerMessage, type DisplayLine, type RenderContext } from './render.js';
+import { Terminal, type TerminalInput, type TerminalOutput } from './terminal.js';
+
+/** The process edge, handed in by main so everything here runs on plain streams. */
+export interface ClientIo {
+  readonly stdin: TerminalInput;
+  readonly stdout: TerminalOutput;
+  readonly stderr: Writable;
+  readonly now: () => Date;
+  /** Called once the session is running: main routes SIGINT/SIGTERM here. */
+  onLeaveRequest?(leave: () => void): void;
+}
+
+export interface Timing {
+  /** Wait for `bye` after `quit` before closing ourselves. */
+  readonly quitTimeoutMs: number;
+  /** Wait for the `ack` of a piped line. */
+  readonly ackTimeoutMs: number;
+  /** Wait for a login reply. */
+  readonly loginTimeoutMs: number;
+  /** Delays before resending a rate-limited piped line; one retry per entry. */
+  readonly rateLimitRetryMs: readonly number[];
+}
+
+export const DEFAULT_TIMING: Timing = Object.freeze({
+  quitTimeoutMs: 2000,
+  ackTimeoutMs: 30_000,
+  loginTimeoutMs: 30_000,
+  rateLimitRetryMs: Object.freeze([1000, 2000, 4000, 8000]),
+});
+
+const COMMAND_PREFIX = 'c.';
+
+/** A `c.` line, as in the text mode of the protocol; undefined for a chat line. */
+export type Command =
+  | { readonly kind: 'exit' }
+  | { readonly kind: 'who' }
+  | { readonly kind: 'help' }
+  | { readonly kind: 'unknown'; readonly name: string };
+
+export function parseCommand(line: string): Command | undefined {
+  const text = line.trim();
+  if (!text.startsWith(COMMAND_PREFIX)) return undefined;
+  if (text === EXIT_COMMAND) return { kind: 'exit' };
+  if (text === 'c.who') return { kind: 'who' };
+  if (text === 'c.help') return { kind: 'help' };
+  return { kind: 'unknown', name: sanitizeText(text.split(/\s/)[0]!) };
+}
+
+function unknownCommand(name: string): string {
+  return `Unknown command ${name}. Type c.help.`;
+}
+
+function context(io: ClientIo, color: boolean): RenderContext {
+  return { color, now: io.now() };
+}
+
+function writeLines(stream: Writable, lines: readonly DisplayLine[]): void {
+  if (lines.length > 0) stream.write(lines.map((l) => `${l.text}\n`).join(''));
+}
+
+/** Connects and runs the session the options ask for; resolves with the exit status. */
+export async function runClient(options: ClientOptions, io: ClientIo, version: string, timing: Timing = DEFAULT_TIMING): Promise<number> {
+  let client: ChatClient;
+  try {
+    client = await ChatClient.connect(options.address, { timeoutMs: options.connectTimeoutMs, clientName: `chat-client/${version}` });
+  } catch (error) {
+    if (!(error instanceof ConnectError)) throw error;
+    io.stderr.write(`chat-client: ${error.message}\n`);
+    return EXIT_USAGE;
+  }
+  try {
+    return options.interactive ? await runInteractive(client, options, io, timing) : await runPiped(client, options, io, timing);
+  } finally {
+    client.destroy();
+  }
+}
+
+function endLines(end: SessionEnd, ctx: RenderContext): DisplayLine[] {
+  return end.bye === undefined ? [renderConnectionLost(ctx)] : renderServerMessage(end.bye, ctx);
+}
+
+async function waitForEnd(client: ChatClient, timeoutMs: number): Promise<SessionEnd> {
+  const end = client.sessionEnd;
+  if (end !== undefined) return end;
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => client.destroy(), timeoutMs);
+    client.once('end', (e) => {
+      clearTimeout(timer);
+      resolve(e);
+    });
+  });
+}
+
+type LoginOutcome = { readonly ok: LoginOk } | { readonly exitCode: number };
+
+/** A login reply, or how the session ended while waiting for it. */
+async function attemptLogin(client: ChatClient, username: string, password: string, timing: Timing): Promise<LoginOk | LoginFailed | SessionEnd> {
+  try {
+    return await client.login(username, password, timing.loginTimeoutMs);
+  } catch (error) {
+    if (error instanceof SessionEndedError) return error.end;
+    throw error;
+  }
+}
+
+/**
+ * Asks and tries until a login is accepted. `stop` aborts a question when the
+ * user asked to leave (a signal) or the server ended the session meanwhile.
+ */
+async function loginInteractive(client: ChatClient, options: ClientOptions, io: ClientIo, term: Terminal, stop: AbortSignal, timing: Timing): Promise<LoginOutcome> {
+  const ctx = (): RenderContext => context(io, options.color);
+  const show = (lines: readonly DisplayLine[]): void => term.print(lines.map((l) => l.text));
+  const ended = (): LoginOutcome => {
+    show(endLines(client.sessionEnd!, ctx()));
+    return { exitCode: EXIT_SESSION };
+  };
+  let username = options.user;
+  for (;;) {
+    if (username === undefined) {
+      const answer = await term.ask('Username: ', stop);
+      if (client.sessionEnd !== undefined && !stop.reason) return ended();
+      if (answer === null) return { exitCode: EXIT_OK };
+      const name = answer.trim();
+      if (name === '') continue;
+      if (!isValidUsername(name)) {
+        show([renderLocal('error', `A username is ${USERNAME_RULE}.`, ctx())]);
+        continue;
+      }
+      username = name;
+    }
+    let password: string;
+    if (options.password.kind === 'env') {
+      password = options.password.value;
+    } else {
+      const answer = await term.askHidden('Password: ', stop);
+      if (client.sessionEnd !== undefined && !stop.reason) return ended();
+      if (answer === null) return { exitCode: EXIT_OK };
+      password = answer;
+    }
+    const reply = await attemptLogin(client, username, password, timing);
+    if (!('type' in reply)) return ended();
+    if (reply.type === 'login_ok') return { ok: reply };
+    show(renderServerMessage(reply, ctx()));
+    if (reply.attempts_left <= 0) {
+      await waitForEnd(client, timing.quitTimeoutMs);
+      return ended();
+    }
+    // A password that cannot be typed again is not asked for again.
+    if (options.password.kind !== 'prompt') return { exitCode: EXIT_SESSION };
+    // With --user only the password is asked again.
+    if (options.user === undefined) username = undefined;
+  }
+}
+
+async function runInteractive(client: ChatClient, options: ClientOptions, io: ClientIo, timing: Timing): Promise<number> {
+  const term = new Terminal(io.stdin, io.stdout);
+  const ctx = (): RenderContext => context(io, options.color);
+  const show = (lines: readonly DisplayLine[]): void => term.print(lines.map((l) => l.text));
+  const server = client.serverHello?.server;
+  show([renderLocal('notice', `Connected to ${formatAddress(options.address)}${typeof server === 'string' ? ` (${sanitizeText(server)})` : ''}.`, ctx())]);
+
+  // Before the chat starts, a leave request or the end of the session cancels the question being asked.
+  const stopLogin = new AbortController();
+  let leave = (): void => stopLogin.abort('leave');
+  io.onLeaveRequest?.(() => leave());
+  const onEndDuringLogin = (): void => stopLogin.abort();
+  client.once('end', onEndDuringLogin);
+  const login = await loginInteractive(client, options, io, term, stopLogin.signal, timing);
+  client.off('end', onEndDuringLogin);
+  if ('exitCode' in login) {
+    if (client.sessionEnd === undefined) await client.quit(timing.quitTimeoutMs);
+    return login.exitCode;
+  }
+  const me = sanitizeText(login.ok.username);
+  const help = typeof login.ok.help === 'string' ? login.ok.help : '';
+
+  return new Promise<number>((resolve) => {
+    let leaving = false;
+    leave = (): void => {
+      if (leaving) return;
+      leaving = true;
+      term.stopChat();
+      void client.quit(timing.quitTimeoutMs);
+    };
+    const onMessage = (message: ServerMessage): void => {
+      if (message.type === 'bye') return; // shown at the end
+      show(renderServerMessage(message, ctx()));
+    };
+    client.on('message', onMessage);
+    client.once('end', (end) => {
+      client.off('message', onMessage);
+      term.stopChat();
+      show(endLines(end, ctx()));
+      const onPurpose = leaving && (end.bye === undefined || end.bye.reason === 'quit');
+      resolve(onPurpose ? EXIT_OK : EXIT_SESSION);
+    });
+
+    term.startChat(`${me}> `, {
+      leave: () => leave(),
+      line: (text) => {
+        const command = parseCommand(text);
+        if (command !== undefined) {
+          if (command.kind === 'exit') leave();
+          else if (command.kind === 'who') client.send({ type: 'who' });
+          else if (command.kind === 'help') show(renderHelp(help, ctx()));
+          else show([renderLocal('error', unknownCommand(command.name), ctx())]);
+          return;
+        }
+        if (isBlank(text)) return;
+        if (!client.send({ type: 'say', text })) {
+          show([renderLocal('error', `Not sent: the line is longer than the server's limit (${client.maxLineBytes} bytes).`, ctx())]);
+          return;
+        }
+        show([renderChat(me, text, ctx(), undefined, true)]);
+      },
+    });
+    show(renderServerMessage(login.ok, ctx()));
+  });
+}
+
+/** Lines of a non-terminal stdin, read on demand; null at the end. */
+class InputLines {
+  readonly #queue: string[] = [];
+  #ended = false;
+  #wake: (() => void) | undefined;
+
+  constructor(input: Readable) {
+    const rl = readline.createInterface({ input, crlfDelay: Infinity, terminal: false });
+    rl.on('line', (line) => {
+      this.#queue.push(line);
+      this.#wake?.();
+    });
+    rl.on('close', () => {
+      this.#ended = true;
+      this.#wake?.();
+    });
+  }
+
+  async next(): Promise<string | null> {
+    while (this.#queue.length === 0 && !this.#ended) {
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+      this.#wake = undefined;
+    }
+    return this.#queue.shift() ?? null;
+  }
+}
+
+type SendResult = 'acked' | 'failed' | 'ended';
+
+async function runPiped(client: ChatClient, options: ClientOptions, io: ClientIo, timing: Timing): Promise<number> {
+  const ctx = (): RenderContext => context(io, false);
+  const fail = (text: string): void => void io.stderr.write(`chat-client: ${text}\n`);
+  const input = new InputLines(io.stdin);
+  let userLeft = false;
+  io.onLeaveRequest?.(() => {
+    userLeft = true;
+    void client.quit(timing.quitTimeoutMs);
+  });
+
+  let password: string;
+  if (options.password.kind === 'stdin') {
+    const first = await input.next();
+    if (first === null) {
+      fail('--password-stdin: stdin ended before a password line');
+      await client.quit(timing.quitTimeoutMs);
+      return EXIT_USAGE;
+    }
+    password = first;
+  } else if (options.password.kind === 'env') {
+    password = options.password.value;
+  } else {
+    throw new Error('piped mode needs a password source');
+  }
+
+  const reply = await attemptLogin(client, options.user!, password, timing);
+  if (!('type' in reply)) {
+    writeLines(io.stderr, endLines(reply, ctx()));
+    return EXIT_SESSION;
+  }
+  if (reply.type === 'login_failed') {
+    writeLines(io.stderr, renderServerMessage(reply, ctx()));
+    await client.quit(timing.quitTimeoutMs);
+    return EXIT_SESSION;
+  }
+  const help = typeof reply.help === 'string' ? reply.help : '';
+
+  // What others say goes to stdout; the server's errors are handled per line below.
+  client.on('message', (message) => {
+    if (message.type === 'message' || message.type === 'join' || message.type === 'leave' || message.type === 'who') {
+      writeLines(io.stdout, renderServerMessage(message, ctx()));
+    }
+  });
+
+  let undelivered = 0;
+  let sent = 0;
+  const sendOne = async (text: string, lineNumber: number): Promise<SendResult> => {
+    for (let attempt = 0; ; attempt += 1) {
+      const id = String((sent += 1));
+      const outcome = client.next<ServerMessage>((m) => (m.type === 'ack' && m.id === id) || m.type === 'error', timing.ackTimeoutMs);
+      if (!client.send({ type: 'say', text, id })) {
+        outcome.catch(() => undefined);
+        fail(`line ${lineNumber} not sent: longer than the server's limit (${client.maxLineBytes} bytes)`);
+        return 'failed';
+      }
+      let message: ServerMessage;
+      try {
+        message = await outcome;
+      } catch (error) {
+        if (error instanceof SessionEndedError) return 'ended';
+        fail(`line ${lineNumber}: ${(error as Error).message}`);
+        return 'failed';
+      }
+      if (message.type === 'ack') return 'acked';
+      const err = message as ErrorReply;
+      const delay = timing.rateLimitRetryMs[attempt];
+      if (err.code === 'rate_limited' && delay !== undefined) {
+        fail(`line ${lineNumber}: rate limited by the server, sending again in ${delay / 1000} s`);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        if (client.sessionEnd !== undefined) return 'ended';
+        continue;
+      }
+      fail(`line ${lineNumber} not delivered: ${sanitizeText(String(err.message ?? err.code))}`);
+      return 'failed';
+    }
+  };
+
+  const ended = new Promise<null>((resolve) => client.once('end', () => resolve(null)));
+  let lineNumber = options.password.kind === 'stdin' ? 1 : 0;
+  for (;;) {
+    const text = client.sessionEnd === undefined ? await Promise.race([input.next(), ended]) : null;
+    if (text === null || userLeft) break;
+    lineNumber += 1;
+    if (isBlank(text)) continue;
+    const command = parseCommand(text);
+    if (command?.kind === 'exit') break;
+    if (command?.kind === 'help') {
+      writeLines(io.stdout, renderHelp(help, ctx()));
+      continue;
+    }
+    if (command?.kind === 'who') {
+      // Printed by the message listener; waiting keeps it in order with what follows.
+      const reply = client.next((m) => m.type === 'who', timing.ackTimeoutMs);
+      client.send({ type: 'who' });
+      await reply.catch(() => undefined);
+      continue;
+    }
+    if (command?.kind === 'unknown') {
+      fail(`line ${lineNumber} not sent: ${unknownCommand(command.name)}`);
+      undelivered += 1;
+      continue;
+    }
+    const result = await sendOne(text, lineNumber);
+    if (result === 'ended') break;
+    if (result === 'failed') undelivered += 1;
+  }
+
+  // Every line was acknowledged (or given up on) before this quit.
+  const endedFirst = client.sessionEnd;
+  const end = endedFirst ?? (await client.quit(timing.quitTimeoutMs));
+  const quitOk = end.bye === undefined || end.bye.reason === 'quit';
+  const onPurpose = quitOk && (endedFirst === undefined || userLeft);
+  if (!onPurpose) writeLines(io.stderr, endLines(end, ctx()));
+  if (undelivered > 0) fail(`${undelivered} line(s) not delivered`);
+  return onPurpose && undelivered === 0 ? EXIT_OK : EXIT_SESSION;
+}

@@ -1,0 +1,304 @@
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import { encodeClientMessage, parseServerMessage } from '../protocol/json-codec.js';
+import { DEFAULT_MAX_LINE_BYTES, PROTOCOL_VERSION } from '../protocol/limits.js';
+import { LineSplitter } from '../protocol/line-splitter.js';
+import type { Bye, ClientMessage, HelloReply, LoginFailed, LoginOk, ServerMessage } from '../protocol/messages.js';
+import { formatAddress, type ChatAddress } from './address.js';
+
+/**
+ * `connecting → handshaking → ready → authenticating → chatting → closing → closed`;
+ * a failed login goes back to `ready`, and any state may jump to `closing` or `closed`.
+ */
+export type ClientStatus = 'connecting' | 'handshaking' | 'ready' | 'authenticating' | 'chatting' | 'closing' | 'closed';
+
+const ALLOWED: Record<ClientStatus, readonly ClientStatus[]> = {
+  connecting: ['handshaking', 'closing', 'closed'],
+  handshaking: ['ready', 'closing', 'closed'],
+  ready: ['authenticating', 'closing', 'closed'],
+  authenticating: ['ready', 'chatting', 'closing', 'closed'],
+  chatting: ['closing', 'closed'],
+  closing: ['closed'],
+  closed: [],
+};
+
+export type ConnectErrorCode = 'refused' | 'timeout' | 'not_found' | 'unreachable' | 'no_hello' | 'failed';
+
+/** No chat session could be started at that address. */
+export class ConnectError extends Error {
+  override readonly name = 'ConnectError';
+  constructor(
+    readonly code: ConnectErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The session ended while something was still waited for. */
+export class SessionEndedError extends Error {
+  override readonly name = 'SessionEndedError';
+  readonly code = 'ERR_CHAT_SESSION_ENDED';
+  constructor(readonly end: SessionEnd) {
+    super(end.bye === undefined ? 'connection lost' : `session ended: ${String(end.bye.reason)}`);
+  }
+}
+
+/** How the connection ended: the server's `bye` if one came, else the socket error if any. */
+export interface SessionEnd {
+  readonly bye: Bye | undefined;
+  readonly error: Error | undefined;
+}
+
+export interface ChatClientEvents {
+  status: [status: ClientStatus];
+  /** Every JSON message from the server after its hello reply (pings are answered already). */
+  message: [message: ServerMessage];
+  /** Exactly once, when the socket is closed. */
+  end: [end: SessionEnd];
+}
+
+export interface ConnectOptions {
+  /** For DNS, TCP and the hello reply together. */
+  readonly timeoutMs: number;
+  /** Sent in `hello.client`, such as `chat-client/0.1.0`. */
+  readonly clientName: string;
+}
+
+/** How long to wait for the server to close after its `bye`. */
+const CLOSE_AFTER_BYE_MS = 2000;
+/** Server lines may be long (a `who` list); ours are checked against the server's `max_line`. */
+const MAX_SERVER_LINE_BYTES = 1 << 20;
+
+const NOT_FOUND = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_FAIL', 'EAI_NODATA']);
+const UNREACHABLE = new Set(['EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ETIMEDOUT', 'ENETDOWN', 'EHOSTDOWN']);
+
+function errorCode(error: unknown): string | undefined {
+  const withCode = error as { code?: unknown; errors?: unknown[] };
+  if (typeof withCode.code === 'string') return withCode.code;
+  // autoSelectFamily reports an AggregateError with one error per address tried.
+  const first = Array.isArray(withCode.errors) ? (withCode.errors[0] as { code?: unknown } | undefined) : undefined;
+  return typeof first?.code === 'string' ? first.code : undefined;
+}
+
+/** Maps a socket error to a ConnectError with one readable sentence. */
+export function describeConnectError(error: unknown, address: ChatAddress): ConnectError {
+  const where = formatAddress(address);
+  const code = errorCode(error);
+  if (code === 'ECONNREFUSED') return new ConnectError('refused', `cannot connect to ${where}: connection refused (is chat-server running there?)`);
+  if (code !== undefined && NOT_FOUND.has(code)) return new ConnectError('not_found', `cannot connect to ${where}: host name ${JSON.stringify(address.host)} not found`);
+  if (code !== undefined && UNREACHABLE.has(code)) return new ConnectError('unreachable', `cannot connect to ${where}: host unreachable (${code})`);
+  const detail = error instanceof Error && error.message !== '' ? error.message : String(error);
+  return new ConnectError('failed', `cannot connect to ${where}: ${detail}`);
+}
+
+interface Waiter {
+  accept(message: ServerMessage): boolean;
+  resolve(message: ServerMessage): void;
+  reject(error: Error): void;
+}
+
+/**
+ * One JSON-mode connection to chat-server: socket, line splitter and codec,
+ * with a status and no terminal code. Pings are answered here.
+ */
+export class ChatClient extends EventEmitter<ChatClientEvents> {
+  readonly #socket: net.Socket;
+  readonly #splitter = new LineSplitter(MAX_SERVER_LINE_BYTES);
+  #status: ClientStatus = 'connecting';
+  #hello: HelloReply | undefined;
+  #bye: Bye | undefined;
+  #error: Error | undefined;
+  #end: SessionEnd | undefined;
+  #waiters: Waiter[] = [];
+  #byeTimer: NodeJS.Timeout | undefined;
+
+  private constructor(socket: net.Socket) {
+    super();
+    this.#socket = socket;
+    socket.on('data', this.#onData);
+    socket.on('error', this.#onError);
+    socket.on('close', this.#onClose);
+  }
+
+  /** Connects, sends `hello` and waits for the server's hello reply, all within `timeoutMs`. */
+  static connect(address: ChatAddress, options: ConnectOptions): Promise<ChatClient> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ host: address.host, port: address.port });
+      const client = new ChatClient(socket);
+      let settled = false;
+      const fail = (error: ConnectError): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        socket.destroy();
+        reject(error);
+      };
+      const timer = setTimeout(() => {
+        const what = client.#status === 'connecting' ? 'timed out' : 'no reply from the server (is it a chat-server?)';
+        fail(new ConnectError('timeout', `cannot connect to ${formatAddress(address)}: ${what} after ${options.timeoutMs / 1000} s`));
+      }, options.timeoutMs);
+      socket.once('error', (error) => fail(describeConnectError(error, address)));
+      socket.once('connect', () => {
+        socket.setKeepAlive(true, 30_000);
+        socket.setNoDelay(true);
+        client.#setStatus('handshaking');
+        client.send({ type: 'hello', proto: PROTOCOL_VERSION, client: options.clientName });
+        client.next((m) => m.type === 'hello').then(
+          () => {
+            if (settled) return;
+            settled = true;
+            clearTimeout(timer);
+            resolve(client);
+          },
+          () => fail(new ConnectError('no_hello', `cannot connect to ${formatAddress(address)}: the server closed the connection during the handshake`)),
+        );
+      });
+    });
+  }
+
+  get status(): ClientStatus {
+    return this.#status;
+  }
+
+  /** The server's hello reply (set once connected). */
+  get serverHello(): HelloReply | undefined {
+    return this.#hello;
+  }
+
+  /** The server's line limit for what we send. */
+  get maxLineBytes(): number {
+    const max = this.#hello?.max_line;
+    return typeof max === 'number' && max > 0 ? max : DEFAULT_MAX_LINE_BYTES;
+  }
+
+  /** Set after the connection closed. */
+  get sessionEnd(): SessionEnd | undefined {
+    return this.#end;
+  }
+
+  /** True when `message` fits the server's line limit. */
+  fits(message: ClientMessage): boolean {
+    return Buffer.byteLength(encodeClientMessage(message)) - 1 <= this.maxLineBytes;
+  }
+
+  /** Writes one message; false when it is too long for the server or the connection is gone. */
+  send(message: ClientMessage): boolean {
+    if (this.#socket.destroyed || !this.#socket.writable || !this.fits(message)) return false;
+    this.#socket.write(encodeClientMessage(message));
+    return true;
+  }
+
+  /**
+   * Resolves with the next message `accept` takes; rejects with SessionEndedError
+   * if the connection ends first, or an Error after `timeoutMs` if given.
+   */
+  next<T extends ServerMessage = ServerMessage>(accept: (message: ServerMessage) => boolean, timeoutMs?: number): Promise<T> {
+    if (this.#end !== undefined) return Promise.reject(new SessionEndedError(this.#end));
+    return new Promise<T>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const waiter: Waiter = {
+        accept,
+        resolve: (message) => {
+          clearTimeout(timer);
+          resolve(message as T);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          this.#waiters = this.#waiters.filter((w) => w !== waiter);
+          reject(new Error(`no reply from the server within ${timeoutMs / 1000} s`));
+        }, timeoutMs);
+      }
+      this.#waiters.push(waiter);
+    });
+  }
+
+  /** One login attempt; resolves with `login_ok` or `login_failed`. */
+  async login(username: string, password: string, timeoutMs?: number): Promise<LoginOk | LoginFailed> {
+    this.#setStatus('authenticating');
+    const reply = this.next<LoginOk | LoginFailed>((m) => m.type === 'login_ok' || m.type === 'login_failed', timeoutMs);
+    this.send({ type: 'login', username, password });
+    const result = await reply;
+    if (this.#status === 'authenticating') this.#setStatus(result.type === 'login_ok' ? 'chatting' : 'ready');
+    return result;
+  }
+
+  /** Sends `quit` and resolves once the connection is closed, or after `timeoutMs` by closing it ourselves. */
+  quit(timeoutMs: number): Promise<SessionEnd> {
+    if (this.#end !== undefined) return Promise.resolve(this.#end);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.#socket.destroy(), timeoutMs);
+      this.once('end', (end) => {
+        clearTimeout(timer);
+        resolve(end);
+      });
+      if (this.#status !== 'closing') {
+        this.send({ type: 'quit' });
+        this.#setStatus('closing');
+      }
+    });
+  }
+
+  /** Closes at once, without `quit`. */
+  destroy(): void {
+    this.#socket.destroy();
+  }
+
+  #setStatus(status: ClientStatus): void {
+    if (status === this.#status) return;
+    if (!ALLOWED[this.#status].includes(status)) return;
+    this.#status = status;
+    this.emit('status', status);
+  }
+
+  readonly #onData = (chunk: Buffer): void => {
+    for (const event of this.#splitter.push(chunk)) {
+      if (event.kind !== 'line') continue;
+      const message = parseServerMessage(event.line);
+      if (message === undefined) continue;
+      if (this.#status === 'connecting' || this.#status === 'handshaking') {
+        // Before the hello reply only the hello reply counts (PROTOCOL.md).
+        if (message.type !== 'hello') continue;
+        this.#hello = message;
+        this.#setStatus('ready');
+      } else if (message.type === 'ping') {
+        this.send({ type: 'pong' });
+      } else if (message.type === 'bye') {
+        this.#bye = message;
+        this.#setStatus('closing');
+        this.#socket.end();
+        this.#byeTimer = setTimeout(() => this.#socket.destroy(), CLOSE_AFTER_BYE_MS);
+      }
+      this.#deliver(message);
+    }
+  };
+
+  #deliver(message: ServerMessage): void {
+    const waiter = this.#waiters.find((w) => w.accept(message));
+    if (waiter !== undefined) {
+      this.#waiters = this.#waiters.filter((w) => w !== waiter);
+      waiter.resolve(message);
+    }
+    this.emit('message', message);
+  }
+
+  readonly #onError = (error: Error): void => {
+    this.#error ??= error;
+  };
+
+  readonly #onClose = (): void => {
+    clearTimeout(this.#byeTimer);
+    this.#setStatus('closed');
+    const end: SessionEnd = { bye: this.#bye, error: this.#error };
+    this.#end = end;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const waiter of waiters) waiter.reject(new SessionEndedError(end));
+    this.emit('end', end);
+  };
+}

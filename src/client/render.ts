@@ -1,0 +1,170 @@
+import type { ByeReason, LeaveReason, LoginFailReason, LoginOk, ServerMessage } from '../protocol/messages.js';
+import { sanitizeText } from '../protocol/sanitize.js';
+import { encodeTextEvent, listOrNobody } from '../protocol/text-codec.js';
+
+/** How to render: colours or not, and the clock for lines that carry no time. */
+export interface RenderContext {
+  readonly color: boolean;
+  readonly now: Date;
+}
+
+/** A display line without its newline; `error` lines go to stderr when stdout is not a terminal. */
+export interface DisplayLine {
+  readonly text: string;
+  readonly kind: 'chat' | 'notice' | 'error';
+}
+
+const RESET = '\x1b[0m';
+const DIM = '\x1b[2m';
+const BOLD = '\x1b[1m';
+const NOTICE = '\x1b[36m';
+const ERROR = '\x1b[1;31m';
+/** Readable on dark and light backgrounds; red is kept for errors. */
+export const NAME_PALETTE: readonly string[] = ['\x1b[32m', '\x1b[33m', '\x1b[34m', '\x1b[35m', '\x1b[36m', '\x1b[92m', '\x1b[93m', '\x1b[94m', '\x1b[95m', '\x1b[96m'];
+
+// The codec's tables know these; anything else (a newer server) gets a generic line.
+const KNOWN_BYE: Record<ByeReason, true> = {
+  quit: true,
+  too_many_attempts: true,
+  login_timeout: true,
+  timeout: true,
+  kicked: true,
+  removed: true,
+  disabled: true,
+  shutdown: true,
+  slow_consumer: true,
+  flooding: true,
+};
+const KNOWN_LEAVE: Record<LeaveReason, true> = { quit: true, disconnected: true, timeout: true, kicked: true, removed: true, disabled: true };
+const KNOWN_LOGIN_FAIL: Record<LoginFailReason, true> = {
+  invalid_credentials: true,
+  already_logged_in: true,
+  disabled: true,
+  bad_request: true,
+  server_busy: true,
+};
+
+function known(table: Record<string, true>, value: unknown): boolean {
+  return typeof value === 'string' && Object.hasOwn(table, value);
+}
+
+function clean(value: unknown): string {
+  return typeof value === 'string' ? sanitizeText(value) : '';
+}
+
+function cleanList(value: unknown): string[] {
+  return Array.isArray(value) ? value.map(clean) : [];
+}
+
+/** `HH:MM` in local time. */
+export function formatClock(date: Date): string {
+  return `${String(date.getHours()).padStart(2, '0')}:${String(date.getMinutes()).padStart(2, '0')}`;
+}
+
+/** FNV-1a over the lower-cased name: `Shon` and `shon` are one user, so one colour. */
+export function nameColor(name: string): string {
+  let hash = 0x811c9dc5;
+  for (const char of name.toLowerCase()) {
+    hash ^= char.codePointAt(0)!;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return NAME_PALETTE[hash % NAME_PALETTE.length]!;
+}
+
+function paint(color: boolean, style: string, text: string): string {
+  return color ? `${style}${text}${RESET}` : text;
+}
+
+function stamp(context: RenderContext, date: Date, body: string): string {
+  return `${paint(context.color, DIM, formatClock(date))} ${body}`;
+}
+
+function line(context: RenderContext, kind: DisplayLine['kind'], text: string, date = context.now): DisplayLine {
+  const style = kind === 'error' ? ERROR : NOTICE;
+  return { kind, text: stamp(context, date, kind === 'chat' ? text : paint(context.color, style, text)) };
+}
+
+/** A line the client itself says (`* ...` notice or `! ...` error); `text` is ours, not the server's. */
+export function renderLocal(kind: 'notice' | 'error', text: string, context: RenderContext): DisplayLine {
+  return line(context, kind, `${kind === 'error' ? '!' : '*'} ${text}`);
+}
+
+/** A chat line, from another user or (after sending) from us. */
+export function renderChat(from: string, text: string, context: RenderContext, date = context.now, own = false): DisplayLine {
+  const name = sanitizeText(from);
+  const shown = context.color ? `${own ? BOLD : `${BOLD}${nameColor(name)}`}${name}${RESET}` : name;
+  return line(context, 'chat', `${shown}: ${sanitizeText(text)}`, date);
+}
+
+/** The help text a server sent in `login_ok`, one notice per line. */
+export function renderHelp(help: string, context: RenderContext): DisplayLine[] {
+  return help
+    .split('\n')
+    .map((text) => sanitizeText(text).trim())
+    .filter((text) => text !== '')
+    .map((text) => renderLocal('notice', text, context));
+}
+
+export function renderWelcome(ok: LoginOk, context: RenderContext): DisplayLine[] {
+  const welcome = `Welcome, ${clean(ok.username)}! Online now: ${listOrNobody(cleanList(ok.users))}.`;
+  return [renderLocal('notice', welcome, context), ...renderHelp(typeof ok.help === 'string' ? ok.help : '', context)];
+}
+
+function fromCodec(text: string | undefined, context: RenderContext): DisplayLine[] {
+  if (text === undefined) return [];
+  return text
+    .split('\n')
+    .filter((t) => t !== '')
+    .map((t) => (t.startsWith('! ') ? line(context, 'error', t) : line(context, 'notice', t)));
+}
+
+function parseTime(ts: unknown, fallback: Date): Date {
+  if (typeof ts !== 'string') return fallback;
+  const date = new Date(ts);
+  return Number.isNaN(date.getTime()) ? fallback : date;
+}
+
+/**
+ * Display lines for a message from the server, every string sanitised.
+ * Messages with nothing to show (hello, ack, ping, unknown) give [].
+ */
+export function renderServerMessage(message: ServerMessage, context: RenderContext): DisplayLine[] {
+  switch (message.type) {
+    case 'message':
+      return [renderChat(clean(message.from), clean(message.text), context, parseTime(message.ts, context.now))];
+    case 'login_ok':
+      return renderWelcome(message, context);
+    case 'login_failed': {
+      if (!known(KNOWN_LOGIN_FAIL, message.reason)) {
+        return [renderLocal('error', `Login failed (${clean(message.reason)}). ${Number(message.attempts_left)} attempt(s) left.`, context)];
+      }
+      return fromCodec(encodeTextEvent({ type: 'login_failed', reason: message.reason, attempts_left: Number(message.attempts_left) }), context);
+    }
+    case 'join':
+      return fromCodec(encodeTextEvent({ type: 'join', user: clean(message.user) }), context);
+    case 'leave': {
+      const reason = known(KNOWN_LEAVE, message.reason) ? message.reason : 'quit';
+      return fromCodec(encodeTextEvent({ type: 'leave', user: clean(message.user), reason }), context);
+    }
+    case 'who':
+      return fromCodec(encodeTextEvent({ type: 'who', users: cleanList(message.users) }), context);
+    case 'error':
+      return [renderLocal('error', clean(message.message) || `Error: ${clean(message.code)}`, context)];
+    case 'bye': {
+      if (!known(KNOWN_BYE, message.reason)) {
+        const detail = typeof message.message === 'string' ? `: ${clean(message.message)}` : '';
+        return [renderLocal('error', `Disconnected by the server (${clean(message.reason)})${detail}. Goodbye.`, context)];
+      }
+      const bye: ServerMessage = { type: 'bye', reason: message.reason };
+      if (typeof message.message === 'string' && clean(message.message).trim() !== '') bye.message = clean(message.message).trim();
+      return fromCodec(encodeTextEvent(bye), context);
+    }
+    default:
+      return [];
+  }
+}
+
+/** One line for each kind of local failure to reach or keep the server. */
+export function renderConnectionLost(context: RenderContext): DisplayLine {
+  return renderLocal('error', 'Connection to the server lost.', context);
+}

@@ -1,0 +1,129 @@
+/**
+ * chat-client in a real pseudo-terminal (python3's pty module, no npm
+ * package): the typed line survives incoming messages, and the password is
+ * not echoed. Run `npx tsc -p .` first.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { addUser, CLIENT_MAIN, OutputCollector, RawJsonClient, startChatServer, waitForExit, type ChatServerProcess } from '../helpers/chat-server-process.js';
+
+// Runs argv in a new pty of 80x24 and relays bytes both ways; exits with the child's status.
+const PTY_RELAY = `
+import fcntl, os, pty, select, struct, sys, termios
+pid, fd = pty.fork()
+if pid == 0:
+    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack('HHHH', 24, 80, 0, 0))
+    os.execvp(sys.argv[1], sys.argv[1:])
+stdin_open = True
+while True:
+    readable = select.select([fd] + ([0] if stdin_open else []), [], [])[0]
+    if 0 in readable:
+        data = os.read(0, 4096)
+        if data:
+            os.write(fd, data)
+        else:
+            stdin_open = False
+    if fd in readable:
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+status = os.waitpid(pid, 0)[1]
+sys.exit(os.waitstatus_to_exitcode(status) if hasattr(os, 'waitstatus_to_exitcode') else status >> 8)
+`;
+
+let server: ChatServerProcess;
+const children: ChildProcess[] = [];
+const raws: RawJsonClient[] = [];
+
+beforeEach(async () => {
+  server = await startChatServer();
+  await addUser(server.dbFile, 'ron', 'ron-pw');
+  await addUser(server.dbFile, 'bot', 'bot-pw-secret');
+});
+
+afterEach(async () => {
+  for (const raw of raws.splice(0)) raw.close();
+  for (const child of children.splice(0)) child.kill('SIGKILL');
+  await server.stop();
+});
+
+function startInPty(): { child: ChildProcess; screen: OutputCollector; type(text: string): void } {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('CHAT_') && name !== 'NO_COLOR'));
+  env.TERM = 'xterm-256color';
+  const child = spawn('python3', ['-c', PTY_RELAY, process.execPath, CLIENT_MAIN, `127.0.0.1:${server.port}`], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  children.push(child);
+  return { child, screen: new OutputCollector(child.stdout!), type: (text) => void child.stdin!.write(text) };
+}
+
+async function ron(): Promise<RawJsonClient> {
+  const raw = await RawJsonClient.login(server.port, 'ron', 'ron-pw');
+  raws.push(raw);
+  return raw;
+}
+
+/** Everything written after the first occurrence of `marker`. */
+function after(text: string, marker: string): string {
+  const at = text.indexOf(marker);
+  expect(at).toBeGreaterThanOrEqual(0);
+  return text.slice(at + marker.length);
+}
+
+describe('chat-client in a pseudo-terminal', () => {
+  it('keeps the partial line and its cursor while a message arrives, and never echoes the password', async () => {
+    const other = await ron();
+    const { child, screen, type } = startInPty();
+    await screen.waitFor('Username: ');
+    type('bot\r');
+    await screen.waitFor('Password: ');
+    type('bot-pw-secret\r');
+    await screen.waitFor('Welcome, bot');
+    await screen.waitFor('bot> ');
+
+    // Type "hello wrld", then move the cursor left three times to just after "w".
+    type('hello wrld');
+    await screen.waitFor('hello wrld');
+    type('\x1b[D\x1b[D\x1b[D');
+    await screen.waitFor(/hello wrld(?:\x1b\[\d*D){3}/);
+
+    other.send({ type: 'say', text: 'interrupting you' });
+    await screen.waitFor(/interrupting you[^]*bot> hello wrld/);
+    // Redrawn below the message: the cursor goes back to column 13 (after "bot> hello w").
+    expect(after(screen.text, 'interrupting you')).toMatch(/bot> hello wrld\x1b\[13G/);
+
+    type('o\r');
+    const received = await other.waitFor((m) => m.type === 'message' && m.from === 'bot');
+    expect(received.text).toBe('hello world');
+
+    type('c.exit\r');
+    expect(await waitForExit(child, 10_000)).toBe(0);
+    expect(screen.text).not.toContain('bot-pw-secret');
+    expect(screen.text).toContain('Goodbye.');
+    await other.waitFor((m) => m.type === 'leave' && m.user === 'bot' && m.reason === 'quit');
+  });
+
+  it('asks again after a refused login, shows attempts left, and leaves with Ctrl-D', async () => {
+    const other = await ron();
+    const { child, screen, type } = startInPty();
+    await screen.waitFor('Username: ');
+    type('bot\r');
+    await screen.waitFor('Password: ');
+    type('wrong-guess\r');
+    await screen.waitFor('Login failed: invalid username or password. 2 attempt(s) left.');
+    await screen.waitFor(/attempt\(s\) left[^]*Username: /);
+    type('bot\r');
+    await screen.waitFor(/attempt\(s\) left[^]*Password: /);
+    type('bot-pw-secret\r');
+    await screen.waitFor('Welcome, bot');
+    await other.waitFor((m) => m.type === 'join' && m.user === 'bot');
+    type('\x04');
+    expect(await waitForExit(child, 10_000)).toBe(0);
+    expect(screen.text).not.toContain('wrong-guess');
+    expect(screen.text).not.toContain('bot-pw-secret');
+    await other.waitFor((m) => m.type === 'leave' && m.user === 'bot' && m.reason === 'quit');
+  });
+});
