@@ -68,7 +68,7 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
   { key: 'maxConnections', flag: 'max-connections', env: 'CHAT_MAX_CONNECTIONS', kind: 'count', default: '10000', zeroDisables: true, help: 'open connections in all' },
   { key: 'maxPerAddress', flag: 'max-per-address', env: 'CHAT_MAX_PER_ADDRESS', kind: 'count', default: '50', zeroDisables: true, help: 'open connections from one client address' },
   { key: 'loginQueue', flag: 'login-queue', env: 'CHAT_LOGIN_QUEUE', kind: 'count', default: '256', zeroDisables: true, help: 'password checks that may wait for a worker; past it logins are told the server is busy' },
-  { key: 'hashWorkers', flag: 'hash-workers', env: 'CHAT_HASH_WORKERS', kind: 'count', default: String(availableParallelism()), min: 1, max: 64, help: 'worker threads running bcrypt (default: the number of cores)' },
+  { key: 'hashWorkers', flag: 'hash-workers', env: 'CHAT_HASH_WORKERS', kind: 'count', default: String(Math.min(availableParallelism(), 64)), min: 1, max: 64, help: 'worker threads running bcrypt (default: the number of cores)' },
   { key: 'adminPollMs', flag: 'admin-poll', env: 'CHAT_ADMIN_POLL', kind: 'duration', default: '500ms', min: 50, max: 2000, help: 'how often to look for kicks, removals and disables from chat-admin' },
   { key: 'shutdownGraceMs', flag: 'shutdown-grace', env: 'CHAT_SHUTDOWN_GRACE', kind: 'duration', default: '2s', min: 0, max: 4000, help: 'time clients get to read their goodbye on shutdown' },
 ];
@@ -81,6 +81,8 @@ export class ConfigError extends Error {
   }
 }
 
+/** The longest delay a Node timer honours. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
 const SIZE = /^(\d+)(b|k|kb|kib|m|mb|mib)?$/i;
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -106,7 +108,11 @@ function parseValue(spec: OptionSpec, raw: string): number | string | { problem:
     case 'duration': {
       const match = DURATION.exec(text);
       if (match === null) return { problem: 'must be a duration such as 500ms, 30s, 5m or 1h (a bare number means seconds)' };
-      value = Math.round(Number(match[1]) * DURATION_UNITS[match[2] ?? 's']!);
+      const exact = Number(match[1]) * DURATION_UNITS[match[2] ?? 's']!;
+      // Only an exact 0 means "off"; a tiny positive duration is at least 1 ms.
+      value = exact === 0 ? 0 : Math.max(1, Math.round(exact));
+      // Node timers cannot wait longer than this (longer delays fire at once).
+      if (value > MAX_TIMER_MS) return { problem: `must be at most ${MAX_TIMER_MS}ms (about 24 days)` };
       break;
     }
     case 'size': {

@@ -18,8 +18,10 @@ export class FlushScheduler {
 
   readonly #flushAll = (): void => {
     this.#scheduled = false;
-    for (const outbox of this.#dirty) outbox.flush();
+    // Snapshot first: a flush may schedule more, which then belongs to the next turn.
+    const dirty = [...this.#dirty];
     this.#dirty.clear();
+    for (const outbox of dirty) outbox.flush();
   };
 }
 

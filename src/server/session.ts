@@ -192,7 +192,7 @@ export class Session {
     // Logging in: a username line, then a password line.
     if (this.#pendingUsername === undefined) {
       const username = line.trim();
-      if (username === 'c.exit') {
+      if (username.toLowerCase() === 'c.exit') {
         this.#dispatch({ type: 'quit' });
       } else if (username.length === 0) {
         this.host.send({ type: 'prompt', field: 'username' });

@@ -9,14 +9,23 @@ export type JsonMessage = Record<string, unknown> & { type: string };
 
 export class WireClient {
   readonly socket: net.Socket;
-  #raw = Buffer.alloc(0);
+  #chunks: Buffer[] = [];
+  #raw: Buffer | undefined = Buffer.alloc(0);
+  /** Bytes after the last newline, not yet parsed as a line. */
+  #partial = '';
+  readonly #messages: JsonMessage[] = [];
+  #answerPings = false;
   #waiters = new Set<() => void>();
   #closed = false;
 
   private constructor(socket: net.Socket) {
     this.socket = socket;
-    socket.on('data', (chunk: Buffer) => {
-      this.#raw = Buffer.concat([this.#raw, chunk]);
+    socket.setEncoding('latin1');
+    socket.on('data', (latin1: string) => {
+      const chunk = Buffer.from(latin1, 'latin1');
+      this.#chunks.push(chunk);
+      this.#raw = undefined;
+      this.#parseLines(chunk);
       this.#wake();
     });
     socket.on('error', () => undefined);
@@ -46,10 +55,11 @@ export class WireClient {
 
   /** Everything received, decoded as UTF-8. */
   get text(): string {
-    return this.#raw.toString('utf8');
+    return this.bytes.toString('utf8');
   }
 
   get bytes(): Buffer {
+    this.#raw ??= Buffer.concat(this.#chunks);
     return this.#raw;
   }
 
@@ -58,12 +68,13 @@ export class WireClient {
   }
 
   /** Every complete line that is a JSON object. */
-  get messages(): JsonMessage[] {
-    return this.text
-      .split('\n')
-      .slice(0, -1)
-      .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as JsonMessage);
+  get messages(): readonly JsonMessage[] {
+    return this.#messages;
+  }
+
+  /** From now on, answer every `ping` with a `pong`, as a live JSON client does. */
+  answerPings(): void {
+    this.#answerPings = true;
   }
 
   write(data: string | Buffer): void {
@@ -145,6 +156,17 @@ export class WireClient {
       const wake = () => void check();
       if (!check()) this.#waiters.add(wake);
     });
+  }
+
+  #parseLines(chunk: Buffer): void {
+    const lines = (this.#partial + chunk.toString('latin1')).split('\n');
+    this.#partial = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!line.startsWith('{')) continue;
+      const message = JSON.parse(Buffer.from(line, 'latin1').toString('utf8')) as JsonMessage;
+      this.#messages.push(message);
+      if (this.#answerPings && message.type === 'ping') this.sendJson({ type: 'pong' });
+    }
   }
 
   #wake(): void {
