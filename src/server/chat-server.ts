@@ -7,6 +7,7 @@ import { appendAudit } from '../store/audit.js';
 import type { Store } from '../store/open-store.js';
 import { pendingEndRequests, releaseSession, touchSessions } from '../store/sessions.js';
 import type { ServerConfig } from './config.js';
+import { admit, AddressCounter, REFUSAL_LINES } from './connection-caps.js';
 import { Connection, type ConnectionContext } from './connection.js';
 import { InstanceRegistry } from './instance-registry.js';
 import type { Logger } from './log.js';
@@ -38,9 +39,6 @@ const INSTANCE_HEARTBEAT_MS = 1000;
 const ACTIVITY_FLUSH_MS = 5000;
 const SWEEP_MS = 1000;
 
-/** Plain lines for connections refused before they begin: readable with nc, skipped by JSON clients. */
-const SERVER_FULL_LINE = '! Server busy: too many connections. Try again later.\n';
-const ADDRESS_FULL_LINE = '! Too many connections from your address. Try again later.\n';
 
 /** Builds the server; nothing listens until `listen()`. */
 export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer> {
@@ -56,7 +54,9 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
   const scheduler = new FlushScheduler();
 
   const connections = new Map<string, Connection>();
-  const perAddress = new Map<string, number>();
+  const open = new AddressCounter();
+  const preLogin = new AddressCounter();
+  const loggedIn = new WeakSet<Connection>();
   /** Store writes still running, so close() can wait for every session's end to be recorded. */
   const inFlight = new Set<Promise<unknown>>();
   const timers: NodeJS.Timeout[] = [];
@@ -103,11 +103,14 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
     orphanedLogin(sessionId) {
       track(releaseSession(db, sessionId), 'orphaned_login');
     },
+    loggedIn(connection) {
+      loggedIn.add(connection);
+      preLogin.remove(connection.peerAddress);
+    },
     closed(connection) {
       if (!connections.delete(connection.id)) return;
-      const left = (perAddress.get(connection.peerAddress) ?? 1) - 1;
-      if (left <= 0) perAddress.delete(connection.peerAddress);
-      else perAddress.set(connection.peerAddress, left);
+      open.remove(connection.peerAddress);
+      if (!loggedIn.has(connection)) preLogin.remove(connection.peerAddress);
     },
   };
 
@@ -117,21 +120,16 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
       socket.destroy();
       return;
     }
-    const fromAddress = perAddress.get(address) ?? 0;
-    const refusal =
-      config.maxConnections > 0 && connections.size >= config.maxConnections
-        ? SERVER_FULL_LINE
-        : config.maxPerAddress > 0 && fromAddress >= config.maxPerAddress
-          ? ADDRESS_FULL_LINE
-          : undefined;
+    const refusal = admit(config, open, preLogin, address);
     if (refusal !== undefined) {
-      logger.info('refused', { peer: `${address}:${socket.remotePort ?? 0}`, why: refusal === SERVER_FULL_LINE ? 'max_connections' : 'max_per_address' });
+      logger.info('refused', { peer: `${address}:${socket.remotePort ?? 0}`, why: refusal });
       socket.on('error', () => undefined);
-      socket.end(refusal);
+      socket.end(REFUSAL_LINES[refusal]);
       setTimeout(() => socket.destroy(), 1000).unref();
       return;
     }
-    perAddress.set(address, fromAddress + 1);
+    open.add(address);
+    preLogin.add(address);
     const connection = new Connection(socket, context);
     connections.set(connection.id, connection);
     logger.info('connect', { peer: connection.peer, connections: connections.size });

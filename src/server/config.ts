@@ -25,6 +25,8 @@ export interface ServerConfig {
   readonly rateBurst: number;
   readonly maxConnections: number;
   readonly maxPerAddress: number;
+  readonly maxPreLogin: number;
+  readonly maxPreLoginPerAddress: number;
   readonly loginQueue: number;
   readonly hashWorkers: number;
   readonly adminPollMs: number;
@@ -67,6 +69,8 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
   { key: 'rateBurst', flag: 'rate-burst', env: 'CHAT_RATE_BURST', kind: 'count', default: '10', min: 1, max: 1_000_000, help: 'lines a user may send at once before the rate limit applies' },
   { key: 'maxConnections', flag: 'max-connections', env: 'CHAT_MAX_CONNECTIONS', kind: 'count', default: '10000', zeroDisables: true, help: 'open connections in all' },
   { key: 'maxPerAddress', flag: 'max-per-address', env: 'CHAT_MAX_PER_ADDRESS', kind: 'count', default: '50', zeroDisables: true, help: 'open connections from one client address' },
+  { key: 'maxPreLogin', flag: 'max-prelogin', env: 'CHAT_MAX_PRELOGIN', kind: 'count', default: '256', zeroDisables: true, help: 'connections not logged in yet, in all (a slowloris cannot use up the server)' },
+  { key: 'maxPreLoginPerAddress', flag: 'max-prelogin-per-address', env: 'CHAT_MAX_PRELOGIN_PER_ADDRESS', kind: 'count', default: '8', zeroDisables: true, help: 'connections not logged in yet from one client address' },
   { key: 'loginQueue', flag: 'login-queue', env: 'CHAT_LOGIN_QUEUE', kind: 'count', default: '256', zeroDisables: true, help: 'password checks that may wait for a worker; past it logins are told the server is busy' },
   { key: 'hashWorkers', flag: 'hash-workers', env: 'CHAT_HASH_WORKERS', kind: 'count', default: String(Math.min(availableParallelism(), 64)), min: 1, max: 64, help: 'worker threads running bcrypt (default: the number of cores)' },
   { key: 'adminPollMs', flag: 'admin-poll', env: 'CHAT_ADMIN_POLL', kind: 'duration', default: '500ms', min: 50, max: 2000, help: 'how often to look for kicks, removals and disables from chat-admin' },

@@ -25,6 +25,8 @@ export interface ConnectionContext {
   sessionEnded(connection: Connection, reason: string, detail: string | undefined): void;
   /** A login succeeded after its connection was already gone: give the claim back. */
   orphanedLogin(sessionId: string): void;
+  /** The connection logged in: it no longer counts as pre-login. */
+  loggedIn(connection: Connection): void;
   /** The socket is gone; forget the connection. */
   closed(connection: Connection): void;
 }
@@ -165,6 +167,7 @@ export class Connection implements SessionHost, RoomMember {
     this.#clearTimer('login');
     this.#splitter.setMaxLineBytes(this.session.maxLineBytes);
     this.#inRoom = true;
+    this.ctx.loggedIn(this);
     this.ctx.room.join(this);
     this.ctx.room.publish({ type: 'join', user: username }, this);
     this.ctx.logger.info('login', { user: username, peer: this.peer, mode: this.mode, session: this.id });

@@ -54,7 +54,7 @@ describe('liveness', () => {
 describe('slow readers', () => {
   it('drops a client that never reads as slow_consumer while 200 others chat and get every message', async () => {
     const users = names('c', 201);
-    const f = await startServer(users, ['--rate-limit', '0', '--max-per-address', '0', '--sendq', '64KiB']);
+    const f = await startServer(users, ['--rate-limit', '0', '--max-per-address', '0', '--max-prelogin-per-address', '0', '--sendq', '64KiB']);
     const clients: WireClient[] = [];
     for (let i = 0; i < users.length; i += 40) clients.push(...(await Promise.all(users.slice(i, i + 40).map((n) => f.json(n)))));
     const [stuck, ...others] = clients as [WireClient, ...WireClient[]];
@@ -135,8 +135,29 @@ describe('connection limits', () => {
     third.close();
   });
 
+  it('refuses connections past the pre-login caps early, and counts a logged-in connection no more', async () => {
+    const f = await startServer(['shon'], ['--max-prelogin-per-address', '2']);
+    const first = await f.connect();
+    await f.connect();
+    const third = await f.connect();
+    await third.waitForClose();
+    expect(third.text).toBe('! Too many logins in progress from your address. Try again later.\n');
+    first.write('shon\npw-shon\n');
+    await first.waitForText('* Welcome, shon!');
+    const fourth = await f.connect();
+    await fourth.waitForText('Username: ');
+  });
+
+  it('refuses connections past the total pre-login cap', async () => {
+    const f = await startServer([], ['--max-prelogin', '1']);
+    await f.connect();
+    const second = await f.connect();
+    await second.waitForClose();
+    expect(second.text).toBe('! Server busy: too many logins in progress. Try again later.\n');
+  });
+
   it('tells logins past a full password-check queue that the server is busy, at no attempt cost', async () => {
-    const f = await startServer([], ['--hash-workers', '1', '--login-queue', '1']);
+    const f = await startServer([], ['--hash-workers', '1', '--login-queue', '1', '--max-prelogin-per-address', '0']);
     const users = names('q', 8);
     const added = await runAdmin(['user', 'import', '--db', f.dbFile, '--bcrypt-cost', '9'], { input: users.map((u) => `${u}:pw-${u}\n`).join('') });
     expect(added.code).toBe(0);

@@ -72,8 +72,9 @@ describe('login', () => {
       u.client.close();
     }
     const ratio = median(unknown) / median(wrong);
-    expect(ratio).toBeGreaterThan(0.6);
-    expect(ratio).toBeLessThan(1.6);
+    // Skipping the dummy compare shows as a ratio near 0.05; the bounds leave room for a noisy machine.
+    expect(ratio).toBeGreaterThan(0.4);
+    expect(ratio).toBeLessThan(2.5);
   });
 
   it('says "account disabled" only to someone with the right password', async () => {
