@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import { runCli } from './run-cli.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -179,19 +180,10 @@ export interface RunResult {
   readonly stderr: string;
 }
 
-/** Runs the built admin CLI (`chat-admin`) to completion. */
+/** Runs the built admin CLI (`chat-admin`) to completion, with bcrypt cost 4. */
 export async function runAdmin(args: readonly string[], options: { input?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunResult> {
-  const child = spawnNode(ADMIN_MAIN, args, options.env);
-  const stdout = new OutputCollector(child.stdout!);
-  const stderr = new OutputCollector(child.stderr!);
-  child.stdin!.end(options.input ?? '');
-  try {
-    const code = await waitForExit(child, options.timeoutMs ?? 15_000);
-    return { code, stdout: stdout.text, stderr: stderr.text };
-  } catch (error) {
-    child.kill('SIGKILL');
-    throw error;
-  }
+  const result = await runCli('chat-admin', args, { stdin: options.input ?? '', env: { ...TEST_ENV, ...options.env }, timeoutMs: options.timeoutMs ?? 15_000 });
+  return { code: result.exitCode ?? 128, stdout: result.stdout, stderr: result.stderr };
 }
 
 /** Adds a user with the admin CLI (bcrypt cost 4); throws with the CLI's stderr if it fails. */
@@ -207,106 +199,4 @@ export async function closedPort(): Promise<number> {
   const port = (server.address() as net.AddressInfo).port;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
-}
-
-/**
- * A raw JSON-mode client speaking the protocol by hand (no chat-client code),
- * for checking what the server sends.
- */
-export class RawJsonClient {
-  readonly socket: net.Socket;
-  readonly #messages: Array<Record<string, unknown>> = [];
-  #buffer = '';
-  #waiters: Array<() => void> = [];
-  #closed = false;
-
-  private constructor(socket: net.Socket) {
-    this.socket = socket;
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      this.#buffer += chunk;
-      let newline: number;
-      while ((newline = this.#buffer.indexOf('\n')) !== -1) {
-        const line = this.#buffer.slice(0, newline).replace(/\r$/, '');
-        this.#buffer = this.#buffer.slice(newline + 1);
-        if (line.startsWith('{')) this.#messages.push(JSON.parse(line) as Record<string, unknown>);
-      }
-      this.#wake();
-    });
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      this.#closed = true;
-      this.#wake();
-    });
-  }
-
-  static async connect(port: number, host = '127.0.0.1', timeoutMs = 5000): Promise<RawJsonClient> {
-    const socket = net.connect({ port, host });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('connect timed out')), timeoutMs);
-      socket.once('connect', () => (clearTimeout(timer), resolve()));
-      socket.once('error', (error) => (clearTimeout(timer), reject(error)));
-    });
-    const client = new RawJsonClient(socket);
-    client.send({ type: 'hello', proto: 1, client: 'raw-test' });
-    await client.waitFor((m) => m.type === 'hello');
-    return client;
-  }
-
-  /** Connects and logs in; throws unless `login_ok` comes back. */
-  static async login(port: number, username: string, password: string): Promise<RawJsonClient> {
-    const client = await RawJsonClient.connect(port);
-    client.send({ type: 'login', username, password });
-    const reply = await client.waitFor((m) => m.type === 'login_ok' || m.type === 'login_failed');
-    if (reply.type !== 'login_ok') throw new Error(`login as ${username} failed: ${JSON.stringify(reply)}`);
-    return client;
-  }
-
-  get messages(): ReadonlyArray<Record<string, unknown>> {
-    return this.#messages;
-  }
-
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  send(message: Record<string, unknown>): void {
-    this.socket.write(`${JSON.stringify(message)}\n`);
-  }
-
-  /** The first message so far (or to come) that `accept` takes. */
-  waitFor(accept: (message: Record<string, unknown>) => boolean, timeoutMs = 10_000): Promise<Record<string, unknown>> {
-    return new Promise((resolve, reject) => {
-      const check = (): boolean => {
-        const found = this.#messages.find(accept);
-        if (found) {
-          clearTimeout(timer);
-          this.#waiters = this.#waiters.filter((w) => w !== wake);
-          resolve(found);
-          return true;
-        }
-        if (this.#closed) {
-          clearTimeout(timer);
-          this.#waiters = this.#waiters.filter((w) => w !== wake);
-          reject(new Error(`connection closed; got ${JSON.stringify(this.#messages)}`));
-          return true;
-        }
-        return false;
-      };
-      const wake = (): void => void check();
-      const timer = setTimeout(() => {
-        this.#waiters = this.#waiters.filter((w) => w !== wake);
-        reject(new Error(`timed out after ${timeoutMs} ms; got ${JSON.stringify(this.#messages)}`));
-      }, timeoutMs);
-      if (!check()) this.#waiters.push(wake);
-    });
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-
-  #wake(): void {
-    for (const wake of [...this.#waiters]) wake();
-  }
 }

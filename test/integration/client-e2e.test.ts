@@ -6,16 +6,16 @@ import {
   CLIENT_MAIN,
   closedPort,
   OutputCollector,
-  RawJsonClient,
   runAdmin,
   spawnNode,
   startChatServer,
   waitForExit,
   type ChatServerProcess,
 } from '../helpers/chat-server-process.js';
+import { WireClient } from '../helpers/wire-client.js';
 
 let server: ChatServerProcess;
-const raws: RawJsonClient[] = [];
+const raws: WireClient[] = [];
 const clients: ChildProcess[] = [];
 
 beforeEach(async () => {
@@ -36,8 +36,8 @@ function startClient(args: string[], env: Record<string, string> = {}) {
   return { child, stdout: new OutputCollector(child.stdout!), stderr: new OutputCollector(child.stderr!) };
 }
 
-async function ron(): Promise<RawJsonClient> {
-  const raw = await RawJsonClient.login(server.port, 'ron', 'ron-pw');
+async function ron(): Promise<WireClient> {
+  const raw = await WireClient.loginJson(server.port, 'ron', 'ron-pw');
   raws.push(raw);
   return raw;
 }
@@ -49,14 +49,14 @@ describe('chat-client end to end', () => {
     child.stdin!.end('first line\nsecond line\n\nthird line\n');
     expect(await waitForExit(child, 10_000)).toBe(0);
     expect(stderr.text).toBe('');
-    await other.waitFor((m) => m.type === 'message' && m.text === 'third line');
+    await other.waitForJson((m) => m.type === 'message' && m.text === 'third line');
     const said = other.messages.filter((m) => m.type === 'message');
     expect(said.map((m) => [m.from, m.text])).toEqual([
       ['bot', 'first line'],
       ['bot', 'second line'],
       ['bot', 'third line'],
     ]);
-    await other.waitFor((m) => m.type === 'leave' && m.user === 'bot' && m.reason === 'quit');
+    await other.waitForJson((m) => m.type === 'leave' && m.user === 'bot' && m.reason === 'quit');
   });
 
   it('reads the password from stdin with --password-stdin', async () => {
@@ -64,20 +64,20 @@ describe('chat-client end to end', () => {
     const { child } = startClient(['--user', 'bot', '--password-stdin']);
     child.stdin!.end('bot-pw\nfrom a script\n');
     expect(await waitForExit(child, 10_000)).toBe(0);
-    await other.waitFor((m) => m.type === 'message' && m.from === 'bot' && m.text === 'from a script');
+    await other.waitForJson((m) => m.type === 'message' && m.from === 'bot' && m.text === 'from a script');
   });
 
   it('prints what others send, answers c.who, and exits 0 on c.exit', async () => {
     const other = await ron();
     const { child, stdout } = startClient(['--user', 'bot'], { CHAT_PASSWORD: 'bot-pw' });
-    await other.waitFor((m) => m.type === 'join' && m.user === 'bot');
-    other.send({ type: 'say', text: 'hello bot \x1b[31mred' });
+    await other.waitForJson((m) => m.type === 'join' && m.user === 'bot');
+    other.sendJson({ type: 'say', text: 'hello bot \x1b[31mred' });
     await stdout.waitFor(/^\d\d:\d\d ron: hello bot red$/m);
     child.stdin!.write('c.who\n');
     await stdout.waitFor(/\* Online now \(2\): (bot, ron|ron, bot)\./);
     child.stdin!.write('c.exit\nnot sent\n');
     expect(await waitForExit(child, 10_000)).toBe(0);
-    await other.waitFor((m) => m.type === 'leave' && m.user === 'bot');
+    await other.waitForJson((m) => m.type === 'leave' && m.user === 'bot');
     expect(other.messages.some((m) => m.type === 'message' && m.text === 'not sent')).toBe(false);
     expect(stdout.text).not.toContain('\x1b');
   });
@@ -85,7 +85,7 @@ describe('chat-client end to end', () => {
   it('exits 1 and shows the reason when an admin kicks the user', async () => {
     const other = await ron();
     const { child, stderr } = startClient(['--user', 'bot'], { CHAT_PASSWORD: 'bot-pw' });
-    await other.waitFor((m) => m.type === 'join' && m.user === 'bot');
+    await other.waitForJson((m) => m.type === 'join' && m.user === 'bot');
     const kick = await runAdmin(['kick', 'bot', '--reason', 'spamming', '--db', server.dbFile]);
     expect(kick.code).toBe(0);
     expect(await waitForExit(child, 10_000)).toBe(1);

@@ -5,7 +5,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { addUser, CLIENT_MAIN, OutputCollector, RawJsonClient, startChatServer, waitForExit, type ChatServerProcess } from '../helpers/chat-server-process.js';
+import { addUser, CLIENT_MAIN, OutputCollector, startChatServer, waitForExit, type ChatServerProcess } from '../helpers/chat-server-process.js';
+import { WireClient } from '../helpers/wire-client.js';
 
 // Runs argv in a new pty of 80x24 and relays bytes both ways; exits with the child's status.
 const PTY_RELAY = `
@@ -38,7 +39,7 @@ sys.exit(os.waitstatus_to_exitcode(status) if hasattr(os, 'waitstatus_to_exitcod
 
 let server: ChatServerProcess;
 const children: ChildProcess[] = [];
-const raws: RawJsonClient[] = [];
+const raws: WireClient[] = [];
 
 beforeEach(async () => {
   server = await startChatServer();
@@ -60,8 +61,8 @@ function startInPty(): { child: ChildProcess; screen: OutputCollector; type(text
   return { child, screen: new OutputCollector(child.stdout!), type: (text) => void child.stdin!.write(text) };
 }
 
-async function ron(): Promise<RawJsonClient> {
-  const raw = await RawJsonClient.login(server.port, 'ron', 'ron-pw');
+async function ron(): Promise<WireClient> {
+  const raw = await WireClient.loginJson(server.port, 'ron', 'ron-pw');
   raws.push(raw);
   return raw;
 }
@@ -90,20 +91,20 @@ describe('chat-client in a pseudo-terminal', () => {
     type('\x1b[D\x1b[D\x1b[D');
     await screen.waitFor(/hello wrld(?:\x1b\[\d*D){3}/);
 
-    other.send({ type: 'say', text: 'interrupting you' });
+    other.sendJson({ type: 'say', text: 'interrupting you' });
     await screen.waitFor(/interrupting you[^]*bot> hello wrld/);
     // Redrawn below the message: the cursor goes back to column 13 (after "bot> hello w").
     expect(after(screen.text, 'interrupting you')).toMatch(/bot> hello wrld\x1b\[13G/);
 
     type('o\r');
-    const received = await other.waitFor((m) => m.type === 'message' && m.from === 'bot');
+    const received = await other.waitForJson((m) => m.type === 'message' && m.from === 'bot');
     expect(received.text).toBe('hello world');
 
     type('c.exit\r');
     expect(await waitForExit(child, 10_000)).toBe(0);
     expect(screen.text).not.toContain('bot-pw-secret');
     expect(screen.text).toContain('Goodbye.');
-    await other.waitFor((m) => m.type === 'leave' && m.user === 'bot' && m.reason === 'quit');
+    await other.waitForJson((m) => m.type === 'leave' && m.user === 'bot' && m.reason === 'quit');
   });
 
   it('asks again after a refused login, shows attempts left, and leaves with Ctrl-D', async () => {
@@ -119,11 +120,11 @@ describe('chat-client in a pseudo-terminal', () => {
     await screen.waitFor(/attempt\(s\) left[^]*Password: /);
     type('bot-pw-secret\r');
     await screen.waitFor('Welcome, bot');
-    await other.waitFor((m) => m.type === 'join' && m.user === 'bot');
+    await other.waitForJson((m) => m.type === 'join' && m.user === 'bot');
     type('\x04');
     expect(await waitForExit(child, 10_000)).toBe(0);
     expect(screen.text).not.toContain('wrong-guess');
     expect(screen.text).not.toContain('bot-pw-secret');
-    await other.waitFor((m) => m.type === 'leave' && m.user === 'bot' && m.reason === 'quit');
+    await other.waitForJson((m) => m.type === 'leave' && m.user === 'bot' && m.reason === 'quit');
   });
 });
