@@ -8,6 +8,8 @@ export class ProtocolError extends Error {
   constructor(
     readonly code: WireErrorCode,
     message: string,
+    /** The `type` of the message that was malformed, when it had a known one. */
+    readonly messageType?: string,
   ) {
     super(message);
   }

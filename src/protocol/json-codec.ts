@@ -24,7 +24,7 @@ function parseObject(line: string): JsonObject {
 
 function stringField(obj: JsonObject, field: string): string {
   const value = obj[field];
-  if (typeof value !== 'string') throw new ProtocolError('bad_request', `"${obj.type as string}" needs a string "${field}"`);
+  if (typeof value !== 'string') throw new ProtocolError('bad_request', `"${obj.type as string}" needs a string "${field}"`, obj.type as string);
   return value;
 }
 

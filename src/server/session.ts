@@ -170,7 +170,7 @@ export class Session {
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       // A login whose fields are malformed is a failed attempt, answered as one.
-      if (this.#state === 'awaiting-login' && /"type"\s*:\s*"login"/.test(line) && error.code === 'bad_request') {
+      if (this.#state === 'awaiting-login' && error.messageType === 'login') {
         this.#setState('authenticating');
         this.loginFinished({ ok: false, reason: 'bad_request' });
         return;

@@ -41,6 +41,8 @@ describe('buildServerConfig: defaults', () => {
       rateBurst: 10,
       maxConnections: 10_000,
       maxPerAddress: 50,
+      maxPreLogin: 256,
+      maxPreLoginPerAddress: 8,
       loginQueue: 256,
       hashWorkers: Math.min(availableParallelism(), 64),
       adminPollMs: 500,
