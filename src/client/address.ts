@@ -6,6 +6,8 @@ export const DEFAULT_HOST = 'localhost';
 export interface ChatAddress {
   readonly host: string;
   readonly port: number;
+  /** Set (true) by a `tls://` address. */
+  readonly tls?: boolean;
 }
 
 /** A command-line address that cannot be used; the message names the problem. */
@@ -25,7 +27,7 @@ function parsePort(text: string, input: string): number {
 }
 
 /**
- * Parses `HOST`, `HOST:PORT`, `tcp://HOST:PORT` (as `ngrok tcp` prints it),
+ * Parses `HOST`, `HOST:PORT`, `tcp://HOST:PORT` (as `ngrok tcp` prints it), `tls://HOST:PORT`,
  * `[IPv6]`, `[IPv6]:PORT` and a bare IPv6 address. Missing parts take the
  * defaults `localhost` and 12345.
  */
@@ -36,8 +38,14 @@ export function parseAddress(input: string | undefined): ChatAddress {
   let rest = raw;
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(rest);
   if (scheme) {
-    if (scheme[1]!.toLowerCase() !== 'tcp') {
-      throw new AddressError(`unsupported scheme ${JSON.stringify(scheme[1])} in ${JSON.stringify(raw)} (only tcp:// is understood)`);
+    const name = scheme[1]!.toLowerCase();
+    if (name !== 'tcp' && name !== 'tls') {
+      throw new AddressError(`unsupported scheme ${JSON.stringify(scheme[1])} in ${JSON.stringify(raw)} (only tcp:// and tls:// are understood)`);
+    }
+    if (name === 'tls') {
+      const inner = rest.slice(scheme[0].length);
+      if (inner.trim() === '' || inner.includes('://')) throw new AddressError(`no host in address ${JSON.stringify(raw)}`);
+      return { ...parseAddress(inner), tls: true };
     }
     rest = rest.slice(scheme[0].length).replace(/\/$/, '');
     if (rest === '') throw new AddressError(`no host in address ${JSON.stringify(raw)}`);

@@ -9,6 +9,7 @@ import { ChatClient, ConnectError, SessionEndedError, type SessionEnd } from './
 import { EXIT_OK, EXIT_SESSION, EXIT_USAGE, type ClientOptions } from './options.js';
 import { renderChat, renderConnectionLost, renderHelp, renderLocal, renderServerMessage, type DisplayLine, type RenderContext } from './render.js';
 import { Terminal, type TerminalInput, type TerminalOutput } from './terminal.js';
+import { CaFileError, tlsConnectOptions } from './tls-trust.js';
 
 /** The process edge, handed in by main so everything here runs on plain streams. */
 export interface ClientIo {
@@ -72,8 +73,21 @@ function writeLines(stream: Writable, lines: readonly DisplayLine[]): void {
 export async function runClient(options: ClientOptions, io: ClientIo, version: string, timing: Timing = DEFAULT_TIMING): Promise<number> {
   let client: ChatClient;
   try {
-    client = await ChatClient.connect(options.address, { timeoutMs: options.connectTimeoutMs, clientName: `chat-client/${version}` });
+    const tls = options.tls === undefined ? undefined : tlsConnectOptions(options.address, options.tls, { stderr: io.stderr, confirm: options.interactive ? (q) => confirm(io, q) : undefined });
+    const connect = () => ChatClient.connect(options.address, { timeoutMs: options.connectTimeoutMs, clientName: `chat-client/${version}`, ...(tls === undefined ? {} : { tls }) });
+    try {
+      client = await connect();
+    } catch (error) {
+      // A server that serves TLS and plain text on one port decides by the first byte within 250 ms;
+      // on a slow path the ClientHello can arrive later and be taken for plain text. Once more is enough.
+      if (!(error instanceof ConnectError) || error.code !== 'tls') throw error;
+      client = await connect();
+    }
   } catch (error) {
+    if (error instanceof CaFileError) {
+      io.stderr.write(`chat-client: ${error.message}\n`);
+      return EXIT_USAGE;
+    }
     if (!(error instanceof ConnectError)) throw error;
     io.stderr.write(`chat-client: ${error.message}\n`);
     return EXIT_USAGE;
@@ -83,6 +97,20 @@ export async function runClient(options: ClientOptions, io: ClientIo, version: s
   } finally {
     client.destroy();
   }
+}
+
+/** A yes/no question on the terminal; Ctrl-D, or three answers that are neither, mean no. */
+async function confirm(io: ClientIo, question: string): Promise<boolean> {
+  const term = new Terminal(io.stdin, io.stdout);
+  for (let tries = 0; tries < 3; tries += 1) {
+    const answer = await term.ask(question);
+    if (answer === null) return false;
+    const word = answer.trim().toLowerCase();
+    if (word === 'yes' || word === 'y') return true;
+    if (word === 'no' || word === 'n') return false;
+    io.stdout.write('Please answer yes or no.\n');
+  }
+  return false;
 }
 
 function endLines(end: SessionEnd, ctx: RenderContext): DisplayLine[] {

@@ -1,9 +1,11 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
+import tls from 'node:tls';
 import { encodeClientMessage, parseServerMessage } from '../protocol/json-codec.js';
 import { DEFAULT_MAX_LINE_BYTES, PROTOCOL_VERSION } from '../protocol/limits.js';
 import { LineSplitter } from '../protocol/line-splitter.js';
 import type { Bye, ClientMessage, HelloReply, LoginFailed, LoginOk, ServerMessage } from '../protocol/messages.js';
+import { sanitizeText } from '../protocol/sanitize.js';
 import { formatAddress, type ChatAddress } from './address.js';
 
 /**
@@ -22,7 +24,7 @@ const ALLOWED: Record<ClientStatus, readonly ClientStatus[]> = {
   closed: [],
 };
 
-export type ConnectErrorCode = 'refused' | 'timeout' | 'not_found' | 'unreachable' | 'no_hello' | 'failed';
+export type ConnectErrorCode = 'refused' | 'timeout' | 'not_found' | 'unreachable' | 'no_hello' | 'tls' | 'untrusted' | 'failed';
 
 /** No chat session could be started at that address. */
 export class ConnectError extends Error {
@@ -63,6 +65,29 @@ export interface ConnectOptions {
   readonly timeoutMs: number;
   /** Sent in `hello.client`, such as `chat-client/0.1.0`. */
   readonly clientName: string;
+  /** Connect with TLS (1.2 or later). */
+  readonly tls?: TlsConnectOptions;
+}
+
+/** What the TLS handshake showed about the server's certificate. */
+export interface ServerCertificateFacts {
+  /** The chain and the host name verified against the trusted CAs. */
+  readonly authorized: boolean;
+  /** OpenSSL's code when not authorized, such as `DEPTH_ZERO_SELF_SIGNED_CERT`. */
+  readonly authorizationError: string | undefined;
+  /** SHA-256 of the certificate, `AB:CD:...`. */
+  readonly fingerprint: string;
+}
+
+export interface TlsConnectOptions {
+  /** Extra CA certificates (PEM), trusted besides Node's default CA store. */
+  readonly ca?: string;
+  /**
+   * Decides, after the handshake and before anything is sent, whether to go
+   * on: undefined to go on, or the error to stop with. It may ask the user:
+   * the connect timeout does not run meanwhile.
+   */
+  verify(facts: ServerCertificateFacts): Promise<ConnectError | undefined>;
 }
 
 /** How long to wait for the server to close after its `bye`. */
@@ -88,6 +113,9 @@ export function describeConnectError(error: unknown, address: ChatAddress): Conn
   if (code === 'ECONNREFUSED') return new ConnectError('refused', `cannot connect to ${where}: connection refused (is chat-server running there?)`);
   if (code !== undefined && NOT_FOUND.has(code)) return new ConnectError('not_found', `cannot connect to ${where}: host name ${JSON.stringify(address.host)} not found`);
   if (code !== undefined && UNREACHABLE.has(code)) return new ConnectError('unreachable', `cannot connect to ${where}: host unreachable (${code})`);
+  if (code !== undefined && (code === 'EPROTO' || code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS'))) {
+    return new ConnectError('tls', `cannot connect to ${where}: TLS handshake failed (is chat-server there started with a certificate?): ${error instanceof Error ? error.message : code}`);
+  }
   const detail = error instanceof Error && error.message !== '' ? error.message : String(error);
   return new ConnectError('failed', `cannot connect to ${where}: ${detail}`);
 }
@@ -112,6 +140,8 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
   #end: SessionEnd | undefined;
   #waiters: Waiter[] = [];
   #byeTimer: NodeJS.Timeout | undefined;
+  /** A plain `! ...` line the server sent before its hello (such as "this server requires TLS"). */
+  #notice: string | undefined;
 
   private constructor(socket: net.Socket) {
     super();
@@ -124,7 +154,19 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
   /** Connects, sends `hello` and waits for the server's hello reply, all within `timeoutMs`. */
   static connect(address: ChatAddress, options: ConnectOptions): Promise<ChatClient> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: address.host, port: address.port });
+      const tlsOptions = options.tls;
+      const socket =
+        tlsOptions === undefined
+          ? net.connect({ host: address.host, port: address.port })
+          : tls.connect({
+              host: address.host,
+              port: address.port,
+              ...(net.isIP(address.host) === 0 ? { servername: address.host } : {}),
+              ...(tlsOptions.ca === undefined ? {} : { ca: [...tls.rootCertificates, tlsOptions.ca] }),
+              minVersion: 'TLSv1.2',
+              // Checked below, by the CAs or a pinned fingerprint, before anything is sent.
+              rejectUnauthorized: false,
+            });
       const client = new ChatClient(socket);
       let settled = false;
       const fail = (error: ConnectError): void => {
@@ -134,12 +176,34 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
         socket.destroy();
         reject(error);
       };
-      const timer = setTimeout(() => {
+      const onTimeout = (): void => {
         const what = client.#status === 'connecting' ? 'timed out' : 'no reply from the server (is it a chat-server?)';
         fail(new ConnectError('timeout', `cannot connect to ${formatAddress(address)}: ${what} after ${options.timeoutMs / 1000} s`));
-      }, options.timeoutMs);
+      };
+      let timer = setTimeout(onTimeout, options.timeoutMs);
       socket.once('error', (error) => fail(describeConnectError(error, address)));
-      socket.once('connect', () => {
+      socket.once(tlsOptions === undefined ? 'connect' : 'secureConnect', async () => {
+        if (tlsOptions !== undefined) {
+          const secure = socket as tls.TLSSocket;
+          clearTimeout(timer);
+          const error = secure.authorizationError as unknown as Error | string | null | undefined;
+          let verdict: ConnectError | undefined;
+          try {
+            verdict = await tlsOptions.verify({
+              authorized: secure.authorized,
+              authorizationError: error === null || error === undefined ? undefined : typeof error === 'string' ? error : ((error as NodeJS.ErrnoException).code ?? error.message),
+              fingerprint: secure.getPeerCertificate().fingerprint256,
+            });
+          } catch (failure) {
+            verdict = new ConnectError('failed', `cannot connect to ${formatAddress(address)}: ${failure instanceof Error ? failure.message : String(failure)}`);
+          }
+          if (settled) return;
+          if (verdict !== undefined) {
+            fail(verdict);
+            return;
+          }
+          timer = setTimeout(onTimeout, options.timeoutMs);
+        }
         socket.setKeepAlive(true, 30_000);
         socket.setNoDelay(true);
         client.#setStatus('handshaking');
@@ -151,7 +215,10 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
             clearTimeout(timer);
             resolve(client);
           },
-          () => fail(new ConnectError('no_hello', `cannot connect to ${formatAddress(address)}: the server closed the connection during the handshake`)),
+          () => {
+            const said = client.#notice === undefined ? '' : `; it said: ${sanitizeText(client.#notice.replace(/^!\s*/, ''))}`;
+            fail(new ConnectError('no_hello', `cannot connect to ${formatAddress(address)}: the server closed the connection during the handshake${said}`));
+          },
         );
       });
     });
@@ -260,7 +327,10 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
     for (const event of this.#splitter.push(chunk)) {
       if (event.kind !== 'line') continue;
       const message = parseServerMessage(event.line);
-      if (message === undefined) continue;
+      if (message === undefined) {
+        if (this.#hello === undefined && event.line.startsWith('! ')) this.#notice = event.line.slice(0, 200);
+        continue;
+      }
       if (this.#status === 'connecting' || this.#status === 'handshaking') {
         // Before the hello reply only the hello reply counts (PROTOCOL.md).
         if (message.type !== 'hello') continue;

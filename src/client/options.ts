@@ -1,6 +1,8 @@
+import { homedir } from 'node:os';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { isValidUsername, USERNAME_RULE } from '../protocol/usernames.js';
 import { AddressError, parseAddress, type ChatAddress } from './address.js';
+import { KNOWN_HOSTS_ENV, knownHostsPath } from './known-hosts.js';
 
 export const EXIT_OK = 0;
 /** The server ended the session, or a login was refused. */
@@ -25,6 +27,19 @@ export interface ClientOptions {
   readonly color: boolean;
   /** stdin is a terminal: prompts and a line editor; otherwise every input line is posted. */
   readonly interactive: boolean;
+  /** Set when the connection is TLS (`--tls`, a `tls://` address, or a TLS option). */
+  readonly tls: ClientTlsOptions | undefined;
+}
+
+/** How a TLS server's certificate is checked: the CAs, else a pinned fingerprint (trust on first use). */
+export interface ClientTlsOptions {
+  /** PEM file of extra CA certificates (`--ca`). */
+  readonly caFile: string | undefined;
+  /** No verification and no pinning (`--insecure`). */
+  readonly insecure: boolean;
+  /** Without a terminal, pin a server seen for the first time instead of refusing it (`--trust-new-host`). */
+  readonly trustNewHost: boolean;
+  readonly knownHostsFile: string;
 }
 
 /** A command line that cannot be run; main prints `chat-client: <message>` and exits with `exitCode`. */
@@ -41,6 +56,8 @@ export interface ProgramOutput {
 
 export interface OptionContext {
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** The home folder, for the default known_hosts file (default: the OS's). */
+  readonly home?: string;
   readonly stdinIsTTY: boolean;
   readonly stdoutIsTTY: boolean;
 }
@@ -62,9 +79,18 @@ $${PASSWORD_ENV} or as the first line of stdin (--password-stdin). Each input
 line is posted as a message; at the end of input the client leaves once the
 server has accepted every line. Messages from others are printed on stdout.
 
+TLS (--tls or a tls:// address):
+  The server's certificate must be vouched for by a system CA (or --ca FILE).
+  A self-signed server is pinned on first use, like SSH: its SHA-256 fingerprint
+  is shown and you confirm it (compare it with what chat-server printed at
+  start); it is kept in ~/.config/chat-client/known_hosts. Without a terminal a
+  new server is refused unless --trust-new-host is given. If a pinned server
+  later shows another certificate, the client refuses to connect (exit 2).
+
 Environment:
   ${PASSWORD_ENV}   password (for scripts; refused login exits at once)
   NO_COLOR        any non-empty value turns colours off
+  ${KNOWN_HOSTS_ENV}  the known_hosts file to use instead of the default
 
 Exit status:
   0  you left (c.exit, Ctrl-D, end of input)
@@ -75,6 +101,7 @@ Examples:
   chat-client
   chat-client chat.example.org:12345 --user shon
   chat-client tcp://0.tcp.eu.ngrok.io:12345
+  chat-client tls://0.tcp.eu.ngrok.io:12345 --user shon
   chat-client [::1]:12345
   printf 'build finished\\n' | ${PASSWORD_ENV}=secret chat-client --user bot
   (echo "$PW"; cat notes.txt) | chat-client --user bot --password-stdin
@@ -101,6 +128,10 @@ export function createClientProgram(version: string, output: ProgramOutput): Com
         .argParser(parseTimeout),
     )
     .option('--no-color', 'no colours (also: NO_COLOR=1, or stdout not a terminal)')
+    .option('--tls', 'connect with TLS (also: a tls://HOST:PORT address)')
+    .option('--ca <file>', 'also trust certificates signed by the CA in this PEM file (implies --tls)')
+    .option('--trust-new-host', 'without a terminal: pin a server\'s self-signed certificate on first use instead of refusing (implies --tls)')
+    .option('--insecure', 'TLS without checking the server\'s certificate: anyone on the path can read your password and the chat (implies --tls)')
     .version(version, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show this help')
     .addHelpText('after', EXAMPLES)
@@ -115,6 +146,10 @@ export function createClientProgram(version: string, output: ProgramOutput): Com
 }
 
 interface RawOptions {
+  tls?: boolean;
+  ca?: string;
+  trustNewHost?: boolean;
+  insecure?: boolean;
   user?: string;
   passwordStdin?: boolean;
   connectTimeout: number;
@@ -149,6 +184,16 @@ export function resolveClientOptions(addressArg: string | undefined, raw: RawOpt
       throw new UsageError(`stdin is not a terminal, so nothing can be asked: set ${PASSWORD_ENV} or use --password-stdin`);
     }
   }
+  const wantsTls = raw.tls === true || address.tls === true || raw.ca !== undefined || raw.insecure === true || raw.trustNewHost === true;
+  if (raw.insecure === true && raw.ca !== undefined) throw new UsageError('--insecure and --ca exclude each other: --insecure checks no certificate at all');
+  const tls: ClientTlsOptions | undefined = wantsTls
+    ? Object.freeze({
+        caFile: raw.ca,
+        insecure: raw.insecure === true,
+        trustNewHost: raw.trustNewHost === true,
+        knownHostsFile: knownHostsPath(context.env, context.home ?? homedir()),
+      })
+    : undefined;
   const noColorEnv = context.env['NO_COLOR'];
   const color = raw.color && context.stdoutIsTTY && (noColorEnv === undefined || noColorEnv === '') && context.env['TERM'] !== 'dumb';
   return Object.freeze({
@@ -158,6 +203,7 @@ export function resolveClientOptions(addressArg: string | undefined, raw: RawOpt
     connectTimeoutMs: Math.round(raw.connectTimeout * 1000),
     color,
     interactive: context.stdinIsTTY,
+    tls,
   });
 }
 

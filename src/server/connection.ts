@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { encodeJsonEvent } from '../protocol/json-codec.js';
 import { GREETING_DELAY_MS } from '../protocol/limits.js';
 import { LineSplitter, type SplitEvent } from '../protocol/line-splitter.js';
@@ -11,6 +12,7 @@ import type { Logger } from './log.js';
 import { Outbox, type FlushScheduler } from './outbox.js';
 import type { Room, RoomMember } from './room.js';
 import { Session, type SessionHost } from './session.js';
+import type { OpenedTransport, TransportKind } from './transport.js';
 
 /** What a connection needs from its server. */
 export interface ConnectionContext {
@@ -53,6 +55,7 @@ export class Connection implements SessionHost, RoomMember {
   readonly id = randomUUID();
   readonly peerAddress: string;
   readonly peer: string;
+  readonly transport: TransportKind;
   readonly session: Session;
   readonly connectedAt: number;
   /** Set by each line after login; the server flushes it to the store in batches. */
@@ -73,13 +76,22 @@ export class Connection implements SessionHost, RoomMember {
   /** The last thing sent was a prompt, which ends without a newline. */
   #promptOpen = false;
 
+  /** The stream the protocol runs on (the socket, or TLS over it). */
+  private readonly socket: Duplex;
+  /** The TCP socket underneath. */
+  readonly #tcp: Socket;
+
   constructor(
-    private readonly socket: Socket,
+    opened: OpenedTransport,
     private readonly ctx: ConnectionContext,
   ) {
     const { config } = ctx;
-    this.peerAddress = socket.remoteAddress ?? 'unknown';
-    this.peer = `${this.peerAddress}:${socket.remotePort ?? 0}`;
+    this.socket = opened.stream;
+    this.#tcp = opened.socket;
+    this.peerAddress = opened.peerAddress;
+    this.peer = `${opened.peerAddress}:${opened.peerPort}`;
+    this.transport = opened.transport;
+    const socket = this.socket;
     this.connectedAt = ctx.now();
     this.session = new Session(this, {
       serverName: ctx.serverName,
@@ -92,13 +104,15 @@ export class Connection implements SessionHost, RoomMember {
     this.#splitter = new LineSplitter(this.session.maxLineBytes);
     this.#outbox = new Outbox(socket, ctx.scheduler, config.sendQueueBytes, this.#onOverflow, ctx.now);
 
-    socket.setNoDelay(true);
-    if (config.keepAliveMs > 0) socket.setKeepAlive(true, config.keepAliveMs);
+    this.#tcp.setNoDelay(true);
+    if (config.keepAliveMs > 0) this.#tcp.setKeepAlive(true, config.keepAliveMs);
     socket.on('data', this.#onData);
     socket.on('end', this.#onEnd);
     socket.on('error', this.#onError);
     socket.on('close', this.#onClose);
-    this.#greetingTimer = setTimeout(this.#onGreetingDue, GREETING_DELAY_MS);
+    // The transport may have paused the socket while it looked at the first bytes.
+    socket.resume();
+    this.#greetingTimer = setTimeout(this.#onGreetingDue, Math.max(0, GREETING_DELAY_MS - opened.silentMs));
     if (config.loginTimeoutMs > 0) this.#loginTimer = setTimeout(this.#onLoginTimeout, config.loginTimeoutMs);
   }
 
@@ -170,12 +184,12 @@ export class Connection implements SessionHost, RoomMember {
     this.ctx.loggedIn(this);
     this.ctx.room.join(this);
     this.ctx.room.publish({ type: 'join', user: username }, this);
-    this.ctx.logger.info('login', { user: username, peer: this.peer, mode: this.mode, session: this.id });
+    this.ctx.logger.info('login', { user: username, peer: this.peer, mode: this.mode, transport: this.transport, session: this.id });
     const { heartbeatMs, idleTimeoutMs } = this.ctx.config;
     if (this.mode === 'json' && heartbeatMs > 0) this.#heartbeatTimer = setInterval(this.#onHeartbeat, heartbeatMs);
     if (this.mode === 'text' && idleTimeoutMs > 0) {
-      this.socket.setTimeout(idleTimeoutMs);
-      this.socket.on('timeout', () => this.session.end('timeout'));
+      this.#tcp.setTimeout(idleTimeoutMs);
+      this.#tcp.on('timeout', () => this.session.end('timeout'));
     }
   }
 
@@ -206,13 +220,14 @@ export class Connection implements SessionHost, RoomMember {
     this.#finish(bye?.reason ?? 'disconnected', bye?.message);
     if (!this.socket.destroyed) {
       this.socket.end();
-      setTimeout(() => this.socket.destroy(), CLOSE_LINGER_MS).unref();
+      setTimeout(() => this.destroy(), CLOSE_LINGER_MS).unref();
     }
   }
 
   /** Cuts the socket without a goodbye (after close() had its chance). */
   destroy(): void {
     this.socket.destroy();
+    this.#tcp.destroy();
   }
 
   // ---- socket and timer listeners ----

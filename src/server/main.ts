@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { HashPool } from '../accounts/hash-pool.js';
 import { VERSION } from '../package-info.js';
@@ -8,6 +9,7 @@ import { countUsers } from '../store/users.js';
 import { createChatServer } from './chat-server.js';
 import { buildServerConfig, ConfigError, SERVER_OPTIONS } from './config.js';
 import { createLogger } from './log.js';
+import { loadTlsIdentity, selfSignedIdentity, TlsSetupError } from './tls-identity.js';
 
 /** Hard stop if a graceful shutdown hangs: the issue promises an exit within 5 s. */
 const SHUTDOWN_DEADLINE_MS = 4500;
@@ -34,19 +36,23 @@ function parseArgs(argv: string[]): Record<string, string | undefined> {
         '  chat-server                                 serve on 0.0.0.0:12345 with ./chat.db',
         '  chat-server --port 0 --db /var/lib/chat.db  pick a free port',
         '  CHAT_PORT=2000 chat-server --rate-limit 0    no per-user rate limit',
+        '  chat-server --tls-self-signed --require-tls  TLS only, with a certificate kept next to the database',
+        '  chat-server --proxy-protocol                behind ngrok or a load balancer that sends the PROXY header',
         '',
         'Add users with chat-admin (chat-admin user add NAME).',
       ].join('\n'),
     );
   for (const spec of SERVER_OPTIONS) {
-    program.addOption(new Option(`--${spec.flag} <value>`, `${spec.help} (default ${spec.default}, env ${spec.env})`));
+    if (spec.kind === 'flag') program.addOption(new Option(`--${spec.flag}`, `${spec.help} (env ${spec.env}=1)`));
+    else program.addOption(new Option(`--${spec.flag} <value>`, `${spec.help} (default ${spec.default === '' ? 'none' : spec.default}, env ${spec.env})`));
   }
   program.parse(argv);
   const values = program.opts<Record<string, string | undefined>>();
   const byFlag: Record<string, string | undefined> = {};
   for (const spec of SERVER_OPTIONS) {
     const key = spec.flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-    byFlag[spec.flag] = values[key];
+    const value: unknown = values[key];
+    byFlag[spec.flag] = value === true ? 'true' : (value as string | undefined);
   }
   return byFlag;
 }
@@ -60,10 +66,11 @@ async function main(): Promise<void> {
     throw error;
   }
   const config = buildServerConfig(cli, process.env);
+  const tls = config.tlsSelfSigned ? await selfSignedIdentity(resolve(config.dbFile)) : config.tlsCert !== '' ? loadTlsIdentity(config.tlsCert, config.tlsKey) : undefined;
   const logger = createLogger((line) => process.stdout.write(line));
   const store = await openStore({ file: config.dbFile, create: true, busyTimeoutMs: config.busyTimeoutMs });
   const hasher = new HashPool({ size: config.hashWorkers, maxQueue: config.loginQueue === 0 ? Number.MAX_SAFE_INTEGER : config.loginQueue });
-  const server = await createChatServer({ config, store, hasher, logger, serverName: `chat-server/${VERSION}` });
+  const server = await createChatServer({ config, store, hasher, logger, serverName: `chat-server/${VERSION}`, tls: tls?.secureContext });
 
   let address;
   try {
@@ -78,6 +85,11 @@ async function main(): Promise<void> {
   const users = await countUsers(store.db);
   const usersNote = users === 0 ? 'no users yet: add one with "npx chat-admin user add NAME"' : `${users} user${users === 1 ? '' : 's'}`;
   process.stdout.write(`chat-server ${VERSION} listening on ${address.address}:${address.port} (database ${store.file}, ${usersNote})\n`);
+  if (tls !== undefined) {
+    process.stdout.write(`TLS certificate SHA-256 fingerprint: ${tls.fingerprint}\n`);
+    const plain = config.requireTls ? 'plain connections refused' : 'plain connections accepted too';
+    process.stdout.write(`TLS ${tls.created ? 'made a self-signed certificate' : 'certificate'} ${tls.certFile} (${plain})\n`);
+  }
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -103,6 +115,7 @@ async function main(): Promise<void> {
 main().catch((error: unknown) => {
   if (error instanceof ConfigError) fail(`invalid configuration: ${error.message}`, 2);
   if (error instanceof StoreError) fail(error.message, 1);
+  if (error instanceof TlsSetupError) fail(error.message, 2);
   if (process.env.CHAT_DEBUG === '1') console.error(error);
   fail(`unexpected error: ${error instanceof Error ? error.message : String(error)} (set CHAT_DEBUG=1 for details)`, 1);
 });

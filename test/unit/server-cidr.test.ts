@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { CidrError, parseCidrList, unmapIPv4 } from '../../src/server/cidr.js';
+
+describe('parseCidrList', () => {
+  it('matches IPv4 and IPv6 ranges, and IPv4-mapped IPv6 addresses as IPv4', () => {
+    const list = parseCidrList('127.0.0.0/8, ::1/128,10.1.0.0/16');
+    expect(list.ranges).toEqual(['127.0.0.0/8', '::1/128', '10.1.0.0/16']);
+    for (const inside of ['127.0.0.1', '127.255.0.9', '::1', '::ffff:127.0.0.1', '10.1.200.3']) expect(list.contains(inside), inside).toBe(true);
+    for (const outside of ['128.0.0.1', '::2', '10.2.0.1', '::ffff:10.2.0.1', 'unknown', '']) expect(list.contains(outside), outside).toBe(false);
+  });
+
+  it('takes a bare address as a single host, and /0 as everything', () => {
+    expect(parseCidrList('192.0.2.7').contains('192.0.2.7')).toBe(true);
+    expect(parseCidrList('192.0.2.7').contains('192.0.2.8')).toBe(false);
+    expect(parseCidrList('0.0.0.0/0').contains('8.8.8.8')).toBe(true);
+    expect(parseCidrList('2001:db8::/32').contains('2001:db8:ffff::1')).toBe(true);
+  });
+
+  it.each(['', ',', 'localhost', '10.0.0.0/33', '::1/129', '10.0.0.0/x', '1.2.3/8'])('refuses %j', (text) => {
+    expect(() => parseCidrList(text)).toThrow(CidrError);
+  });
+
+  it('unmaps only IPv4-mapped addresses', () => {
+    expect(unmapIPv4('::ffff:1.2.3.4')).toBe('1.2.3.4');
+    expect(unmapIPv4('::1')).toBe('::1');
+  });
+});
