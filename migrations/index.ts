@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import * as initial from './20261125T0001_initial.js';
+import * as loginThrottles from './20261126T0001_login_throttles.js';
 
 /**
  * Every migration, by name. Names sort in the order they run; a new migration
@@ -7,4 +8,5 @@ import * as initial from './20261125T0001_initial.js';
  */
 export const migrations: Record<string, Migration> = {
   '20261125T0001_initial': initial,
+  '20261126T0001_login_throttles': loginThrottles,
 };

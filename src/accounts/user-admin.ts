@@ -4,6 +4,7 @@ import { StoreError } from '../store/errors.js';
 import { writeTransaction } from '../store/open-store.js';
 import type { AuditEvent, Database, EndRequest, SessionRow, UserRow } from '../store/schema.js';
 import { findSessionByUser, requestSessionEnd } from '../store/sessions.js';
+import { deleteThrottles, type ThrottleKeys, type ThrottleRecord } from '../store/throttles.js';
 import { deleteUser, findUser, getUser, insertUser, setDisabled, setPasswordHash } from '../store/users.js';
 import { assertValidUsername } from './passwords.js';
 
@@ -104,6 +105,29 @@ export async function kickUser(db: Kysely<Database>, username: string, reason: s
     if (session === undefined) return false;
     await appendAudit(trx, auditEntry('kick', user.username, ctx, { session, detail: reason }));
     return true;
+  });
+}
+
+/**
+ * Deletes login throttles (an address's, a username's, or all) and audits one
+ * `throttle_clear` row per deleted throttle. Returns what was deleted; nothing
+ * deleted writes no audit row.
+ */
+export async function clearThrottles(db: Kysely<Database>, which: ThrottleKeys | 'all', ctx: AdminContext): Promise<ThrottleRecord[]> {
+  return writeTransaction(db, async (trx) => {
+    const cleared = await deleteThrottles(trx, which);
+    await appendAuditMany(
+      trx,
+      cleared.map((record) => ({
+        ts: ctx.now().toISOString(),
+        event: 'throttle_clear' as const,
+        username: record.kind === 'user' ? record.key : null,
+        peer_address: record.kind === 'address' ? record.key : null,
+        actor: ctx.actor,
+        detail: `${record.kind} ${record.key}, penalty level ${record.penaltyLevel}`,
+      })),
+    );
+    return cleared;
   });
 }
 

@@ -17,6 +17,7 @@ export const CLI_ERROR_CODES = [
   'IMPORT_INVALID_LINE',
   'IMPORT_EMPTY',
   'NO_LIVE_SESSION',
+  'CONFLICTING_OPTIONS',
 ] as const;
 export type CliErrorCode = (typeof CLI_ERROR_CODES)[number];
 

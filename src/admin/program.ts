@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerAuditCommand } from './commands/audit.js';
 import { registerKickCommand } from './commands/kick.js';
 import { registerSessionsCommand } from './commands/sessions.js';
+import { registerThrottlesCommand } from './commands/throttles.js';
 import { registerUserCommands } from './commands/user.js';
 import type { AdminDeps } from './deps.js';
 import { describeFailure, EXIT_OK } from './errors.js';
@@ -17,6 +18,8 @@ Examples:
   chat-admin sessions
   chat-admin kick shon --reason "flooding"
   chat-admin audit --user shon --since 2h --limit 20
+  chat-admin throttles                          addresses and users locked after failed logins
+  chat-admin throttles clear --user shon        let shon log in again at once
 
 Environment:
   CHAT_DB             database file when --db is absent (default ./chat.db)
@@ -33,7 +36,7 @@ Exit status: 0 done, 1 could not be done, 2 bad command line.`;
  */
 export function createAdminProgram(deps: AdminDeps): Command {
   const program = new Command('chat-admin')
-    .description('Manage the users, sessions and audit log of a chat-server database.')
+    .description('Manage the users, sessions, login throttles and audit log of a chat-server database.')
     .exitOverride()
     .configureOutput({
       writeOut: (text) => deps.stdout.write(text),
@@ -46,6 +49,7 @@ export function createAdminProgram(deps: AdminDeps): Command {
   registerSessionsCommand(program, deps);
   registerKickCommand(program, deps);
   registerAuditCommand(program, deps);
+  registerThrottlesCommand(program, deps);
   return program;
 }
 

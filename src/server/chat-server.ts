@@ -1,18 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { SecureContext } from 'node:tls';
 import type { PasswordHasher } from '../accounts/hash-pool.js';
 import { DummyHashes } from '../accounts/verify-credentials.js';
 import type { EndRequest } from '../store/schema.js';
 import { appendAudit } from '../store/audit.js';
 import type { Store } from '../store/open-store.js';
 import { pendingEndRequests, releaseSession, touchSessions } from '../store/sessions.js';
+import { GREETING_DELAY_MS } from '../protocol/limits.js';
+import { parseCidrList } from './cidr.js';
 import type { ServerConfig } from './config.js';
 import { admit, AddressCounter, REFUSAL_LINES } from './connection-caps.js';
 import { Connection, type ConnectionContext } from './connection.js';
 import { InstanceRegistry } from './instance-registry.js';
 import type { Logger } from './log.js';
 import { LoginService } from './login-service.js';
+import { throttlePolicy } from './login-throttle.js';
 import { FlushScheduler } from './outbox.js';
+import { openTransport, PROXY_HEADER_TIMEOUT_MS, TLS_HANDSHAKE_TIMEOUT_MS, type TransportOptions } from './transport.js';
 import { LocalRoom, type Room } from './room.js';
 
 export interface ChatServerDeps {
@@ -24,6 +29,8 @@ export interface ChatServerDeps {
   serverName: string;
   clock?: () => Date;
   room?: Room;
+  /** The certificate to serve TLS with (see tls-identity.ts); undefined = plain TCP only. */
+  tls?: SecureContext;
 }
 
 export interface ChatServer {
@@ -50,7 +57,7 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
   const room = deps.room ?? new LocalRoom();
   const registry = new InstanceRegistry(db, instanceId, clock);
   const dummies = await DummyHashes.create(db, hasher, config.bcryptCost);
-  const logins = new LoginService(db, hasher, dummies, instanceId, logger, clock);
+  const logins = new LoginService(db, hasher, dummies, instanceId, logger, clock, throttlePolicy(config));
   const scheduler = new FlushScheduler();
 
   const connections = new Map<string, Connection>();
@@ -114,25 +121,87 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
     },
   };
 
+  const transportOptions: TransportOptions = {
+    secureContext: deps.tls,
+    requireTls: config.requireTls,
+    proxyProtocol: config.proxyProtocol,
+    trustedProxies: parseCidrList(config.trustedProxies),
+    sniffMs: GREETING_DELAY_MS,
+    proxyHeaderTimeoutMs: PROXY_HEADER_TIMEOUT_MS,
+    handshakeTimeoutMs: TLS_HANDSHAKE_TIMEOUT_MS,
+  };
+  /** Sockets still in the PROXY header, TLS sniffing or the handshake. */
+  const negotiating = new Set<Socket>();
+
   const accept = (socket: Socket): void => {
-    const address = socket.remoteAddress ?? 'unknown';
+    const socketAddress = socket.remoteAddress ?? 'unknown';
+    const via = `${socketAddress}:${socket.remotePort ?? 0}`;
     if (closing !== undefined) {
       socket.destroy();
       return;
     }
-    const refusal = admit(config, open, preLogin, address);
-    if (refusal !== undefined) {
-      logger.info('refused', { peer: `${address}:${socket.remotePort ?? 0}`, why: refusal });
-      socket.on('error', () => undefined);
-      socket.end(REFUSAL_LINES[refusal]);
-      setTimeout(() => socket.destroy(), 1000).unref();
-      return;
+    // Behind a proxy the caps count the connection under the proxy's address until its header names the client.
+    let held = config.proxyProtocol;
+    if (held) {
+      const refusal = admit({ ...config, maxPerAddress: 0, maxPreLoginPerAddress: 0 }, open, preLogin, socketAddress);
+      if (refusal !== undefined) {
+        logger.info('refused', { peer: via, why: refusal });
+        socket.on('error', () => undefined);
+        socket.end(REFUSAL_LINES[refusal]);
+        setTimeout(() => socket.destroy(), 1000).unref();
+        return;
+      }
+      open.add(socketAddress);
+      preLogin.add(socketAddress);
     }
-    open.add(address);
-    preLogin.add(address);
-    const connection = new Connection(socket, context);
-    connections.set(connection.id, connection);
-    logger.info('connect', { peer: connection.peer, connections: connections.size });
+    const unhold = (): void => {
+      if (!held) return;
+      held = false;
+      open.remove(socketAddress);
+      preLogin.remove(socketAddress);
+    };
+    let admitted: string | undefined;
+    const admitPeer = (address: string, port: number): string | undefined => {
+      unhold();
+      const refusal = admit(config, open, preLogin, address);
+      if (refusal !== undefined) {
+        logger.info('refused', { peer: `${address}:${port}`, why: refusal, via: config.proxyProtocol ? via : undefined });
+        return REFUSAL_LINES[refusal];
+      }
+      open.add(address);
+      preLogin.add(address);
+      admitted = address;
+      return undefined;
+    };
+    negotiating.add(socket);
+    openTransport(socket, transportOptions, admitPeer)
+      .then((outcome) => {
+        negotiating.delete(socket);
+        unhold();
+        if (outcome.ok && closing === undefined) {
+          const connection = new Connection(outcome, context);
+          connections.set(connection.id, connection);
+          logger.info('connect', { peer: connection.peer, transport: outcome.transport, via: config.proxyProtocol ? via : undefined, connections: connections.size });
+          return;
+        }
+        if (admitted !== undefined) {
+          open.remove(admitted);
+          preLogin.remove(admitted);
+        }
+        if (outcome.ok) {
+          outcome.stream.destroy();
+          socket.destroy();
+        } else if (outcome.reason === 'closed') {
+          logger.info('disconnect', { peer: `${outcome.peerAddress}:${outcome.peerPort}`, reason: 'disconnected', via: config.proxyProtocol ? via : undefined });
+        } else if (outcome.reason !== 'admission') {
+          logger.info('refused', { peer: `${outcome.peerAddress}:${outcome.peerPort}`, why: outcome.reason, detail: outcome.detail, via: config.proxyProtocol ? via : undefined });
+        }
+      })
+      .catch((error: unknown) => {
+        negotiating.delete(socket);
+        socket.destroy();
+        logger.error('transport_error', { peer: via, error: error instanceof Error ? error.message : String(error) });
+      });
   };
 
   /** Ends sessions that chat-admin asked to end (kick, remove, disable). */
@@ -218,6 +287,7 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
       closing ??= (async () => {
         for (const timer of timers) clearInterval(timer);
         const stopped = new Promise<void>((resolve) => (server === undefined ? resolve() : server.close(() => resolve())));
+        for (const socket of negotiating) socket.destroy();
         for (const connection of [...connections.values()]) connection.session.end('shutdown');
         // Let clients read their goodbye, then cut whoever is still there.
         const deadline = Date.now() + config.shutdownGraceMs;

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { DEFAULT_BCRYPT_COST, MAX_BCRYPT_COST, MIN_BCRYPT_COST } from '../accounts/passwords.js';
 import { DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_LINE_BYTES, DEFAULT_PORT } from '../protocol/limits.js';
 import { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_DB_FILE } from '../store/open-store.js';
+import { CidrError, parseCidrList } from './cidr.js';
 
 /** Everything chat-server can be told, validated once and frozen. Durations are in ms, sizes in bytes. */
 export interface ServerConfig {
@@ -28,12 +29,37 @@ export interface ServerConfig {
   readonly maxPreLogin: number;
   readonly maxPreLoginPerAddress: number;
   readonly loginQueue: number;
+  /** Failed logins from one address within the throttle window that lock the address (0 = off). */
+  readonly throttleAddressFailures: number;
+  /** Failed logins for one username, from 2+ addresses, within the window that lock the username (0 = off). */
+  readonly throttleUserFailures: number;
+  /** Sliding window the failures are counted in (0 = no throttling at all). */
+  readonly throttleWindowMs: number;
+  /** First lock; each repeat lasts twice as long (0 = no throttling at all). */
+  readonly throttlePenaltyMs: number;
+  readonly throttleMaxPenaltyMs: number;
+  /** How long a key's repeat count is remembered after its last lock ended. */
+  readonly throttleMemoryMs: number;
+  /** A locked username may still log in from an address it logged in from this recently (0 = no exception). */
+  readonly throttleTrustMs: number;
   readonly hashWorkers: number;
   readonly adminPollMs: number;
   readonly shutdownGraceMs: number;
+  /** PEM certificate file for TLS; '' = none. */
+  readonly tlsCert: string;
+  /** PEM private key file for TLS; '' = none. */
+  readonly tlsKey: string;
+  /** Make (once) and use a self-signed certificate next to the database. */
+  readonly tlsSelfSigned: boolean;
+  /** Refuse plain connections (needs a certificate). */
+  readonly requireTls: boolean;
+  /** Expect a PROXY protocol header (v1 or v2) on every connection, from the trusted proxies only. */
+  readonly proxyProtocol: boolean;
+  /** Comma-separated CIDR ranges allowed to send a PROXY header. */
+  readonly trustedProxies: string;
 }
 
-type Kind = 'string' | 'port' | 'count' | 'duration' | 'size' | 'cost';
+type Kind = 'string' | 'port' | 'count' | 'duration' | 'size' | 'cost' | 'path' | 'flag' | 'cidrs';
 
 interface OptionSpec {
   key: keyof ServerConfig;
@@ -72,9 +98,22 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
   { key: 'maxPreLogin', flag: 'max-prelogin', env: 'CHAT_MAX_PRELOGIN', kind: 'count', default: '256', zeroDisables: true, help: 'connections not logged in yet, in all (a slowloris cannot use up the server)' },
   { key: 'maxPreLoginPerAddress', flag: 'max-prelogin-per-address', env: 'CHAT_MAX_PRELOGIN_PER_ADDRESS', kind: 'count', default: '8', zeroDisables: true, help: 'connections not logged in yet from one client address' },
   { key: 'loginQueue', flag: 'login-queue', env: 'CHAT_LOGIN_QUEUE', kind: 'count', default: '256', zeroDisables: true, help: 'password checks that may wait for a worker; past it logins are told the server is busy' },
+  { key: 'throttleAddressFailures', flag: 'throttle-address-failures', env: 'CHAT_THROTTLE_ADDRESS_FAILURES', kind: 'count', default: '10', zeroDisables: true, max: 10_000, help: 'failed logins from one client address within --throttle-window that lock the address' },
+  { key: 'throttleUserFailures', flag: 'throttle-user-failures', env: 'CHAT_THROTTLE_USER_FAILURES', kind: 'count', default: '10', zeroDisables: true, max: 10_000, help: 'failed logins for one username, from 2 or more addresses, within --throttle-window that lock the username' },
+  { key: 'throttleWindowMs', flag: 'throttle-window', env: 'CHAT_THROTTLE_WINDOW', kind: 'duration', default: '10m', zeroDisables: true, help: 'sliding window failed logins are counted in (0 switches login throttling off)' },
+  { key: 'throttlePenaltyMs', flag: 'throttle-penalty', env: 'CHAT_THROTTLE_PENALTY', kind: 'duration', default: '1m', zeroDisables: true, help: 'first lock of an address or username; each repeat lasts twice as long (0 switches login throttling off)' },
+  { key: 'throttleMaxPenaltyMs', flag: 'throttle-max-penalty', env: 'CHAT_THROTTLE_MAX_PENALTY', kind: 'duration', default: '1h', help: 'longest lock (never shorter than --throttle-penalty)' },
+  { key: 'throttleMemoryMs', flag: 'throttle-memory', env: 'CHAT_THROTTLE_MEMORY', kind: 'duration', default: '24h', zeroDisables: true, help: 'how long repeat locks are remembered after the last one ended' },
+  { key: 'throttleTrustMs', flag: 'throttle-trust', env: 'CHAT_THROTTLE_TRUST', kind: 'duration', default: '336h', zeroDisables: true, help: 'a locked username may still log in from an address it logged in from this recently' },
   { key: 'hashWorkers', flag: 'hash-workers', env: 'CHAT_HASH_WORKERS', kind: 'count', default: String(Math.min(availableParallelism(), 64)), min: 1, max: 64, help: 'worker threads running bcrypt (default: the number of cores)' },
   { key: 'adminPollMs', flag: 'admin-poll', env: 'CHAT_ADMIN_POLL', kind: 'duration', default: '500ms', min: 50, max: 2000, help: 'how often to look for kicks, removals and disables from chat-admin' },
   { key: 'shutdownGraceMs', flag: 'shutdown-grace', env: 'CHAT_SHUTDOWN_GRACE', kind: 'duration', default: '2s', min: 0, max: 4000, help: 'time clients get to read their goodbye on shutdown' },
+  { key: 'tlsCert', flag: 'tls-cert', env: 'CHAT_TLS_CERT', kind: 'path', default: '', help: 'serve TLS with this PEM certificate (with --tls-key)' },
+  { key: 'tlsKey', flag: 'tls-key', env: 'CHAT_TLS_KEY', kind: 'path', default: '', help: 'PEM private key of --tls-cert' },
+  { key: 'tlsSelfSigned', flag: 'tls-self-signed', env: 'CHAT_TLS_SELF_SIGNED', kind: 'flag', default: 'false', help: 'serve TLS with a self-signed certificate kept next to the database (made on first start)' },
+  { key: 'requireTls', flag: 'require-tls', env: 'CHAT_REQUIRE_TLS', kind: 'flag', default: 'false', help: 'refuse plain (unencrypted) connections' },
+  { key: 'proxyProtocol', flag: 'proxy-protocol', env: 'CHAT_PROXY_PROTOCOL', kind: 'flag', default: 'false', help: 'expect a PROXY protocol header (v1 or v2) from a tunnel or load balancer' },
+  { key: 'trustedProxies', flag: 'trusted-proxy', env: 'CHAT_TRUSTED_PROXY', kind: 'cidrs', default: '127.0.0.0/8,::1/128', help: 'addresses (CIDR, comma-separated) allowed to send a PROXY header' },
 ];
 
 export class ConfigError extends Error {
@@ -89,14 +128,28 @@ export class ConfigError extends Error {
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
 const SIZE = /^(\d+)(b|k|kb|kib|m|mb|mib)?$/i;
+const FLAG_TRUE = /^(1|true|yes|on)$/i;
+const FLAG_FALSE = /^(|0|false|no|off)$/i;
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const SIZE_UNITS: Record<string, number> = { b: 1, k: 1024, kb: 1024, kib: 1024, m: 1 << 20, mb: 1 << 20, mib: 1 << 20 };
 
 /** Parses one raw value; returns the value or a problem description. */
-function parseValue(spec: OptionSpec, raw: string): number | string | { problem: string } {
+function parseValue(spec: OptionSpec, raw: string): number | string | boolean | { problem: string } {
   const text = raw.trim();
   let value: number;
   switch (spec.kind) {
+    case 'path':
+      return text;
+    case 'flag':
+      if (FLAG_TRUE.test(text)) return true;
+      return FLAG_FALSE.test(text) ? false : { problem: 'must be true or false (1/0, yes/no, on/off)' };
+    case 'cidrs':
+      try {
+        return parseCidrList(text).ranges.join(',');
+      } catch (error) {
+        if (error instanceof CidrError) return { problem: `must be address ranges such as 10.0.0.0/8,::1/128: ${error.message}` };
+        throw error;
+      }
     case 'string':
       return text.length > 0 ? text : { problem: 'must not be empty' };
     case 'port':
@@ -140,7 +193,7 @@ function parseValue(spec: OptionSpec, raw: string): number | string | { problem:
  */
 export function buildServerConfig(cli: Readonly<Record<string, string | undefined>>, env: Readonly<Record<string, string | undefined>>): ServerConfig {
   const problems: string[] = [];
-  const config: Record<string, number | string> = {};
+  const config: Record<string, number | string | boolean> = {};
   for (const spec of SERVER_OPTIONS) {
     const fromCli = cli[spec.flag];
     const fromEnv = env[spec.env];
@@ -149,6 +202,18 @@ export function buildServerConfig(cli: Readonly<Record<string, string | undefine
     if (typeof value === 'object') problems.push(`${source} ${JSON.stringify(raw)} ${value.problem}`);
     else config[spec.key] = value;
   }
+  problems.push(...tlsProblems(config as unknown as ServerConfig));
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config as unknown as ServerConfig);
+}
+
+/** Options that only make sense together. */
+function tlsProblems(config: Partial<ServerConfig>): string[] {
+  const problems: string[] = [];
+  const cert = config.tlsCert ?? '';
+  const key = config.tlsKey ?? '';
+  if ((cert === '') !== (key === '')) problems.push('--tls-cert and --tls-key go together: give both files');
+  if (config.tlsSelfSigned === true && cert !== '') problems.push('--tls-self-signed and --tls-cert exclude each other: choose one');
+  if (config.requireTls === true && cert === '' && config.tlsSelfSigned !== true) problems.push('--require-tls needs a certificate: add --tls-self-signed or --tls-cert and --tls-key');
+  return problems;
 }

@@ -6,8 +6,13 @@ import { sanitizeForLog } from '../protocol/sanitize.js';
 import { appendAudit } from '../store/audit.js';
 import type { Database } from '../store/schema.js';
 import { claimSession } from '../store/sessions.js';
-import { setLastLogin } from '../store/users.js';
+import { findThrottles, loggedInFromSince, pruneThrottles, saveThrottle, throttleAddressKey, type ThrottleRecord } from '../store/throttles.js';
+import { setLastLogin, usernameKey } from '../store/users.js';
+import { writeTransaction } from '../store/open-store.js';
+import { isValidUsername } from '../protocol/usernames.js';
+import type { CredentialFailure } from '../accounts/verify-credentials.js';
 import type { Logger } from './log.js';
+import { decide, recordFailure, throttlingEnabled, VerifyTimer, type ThrottlePolicy } from './login-throttle.js';
 
 export interface LoginAttempt {
   username: string;
@@ -19,10 +24,18 @@ export interface LoginAttempt {
 
 export type LoginVerdict = { ok: true; username: string } | { ok: false; reason: LoginFailReason };
 
+/** Failures that say something about the password guessed, and so count towards a throttle. */
+const COUNTED_FAILURES: ReadonlySet<CredentialFailure> = new Set(['invalid_name', 'unknown_user', 'bad_password']);
+
+/** Used as the throttled answer's delay until a real check has been timed. */
+const FALLBACK_VERIFY_MS = 250;
+
 /**
- * Turns a login attempt into a verdict: credentials, then the one-session
- * claim in the database, and an audit row committed before the answer goes
- * out. The wire sees only the generic reasons; the audit keeps the detail.
+ * Turns a login attempt into a verdict: the throttles, credentials, then the
+ * one-session claim in the database, and an audit row committed before the
+ * answer goes out. The wire sees only the generic reasons; the audit keeps
+ * the detail. A throttled attempt runs no bcrypt but is answered like a wrong
+ * password, after about as long as a real check takes.
  */
 export class LoginService {
   constructor(
@@ -32,6 +45,8 @@ export class LoginService {
     private readonly instanceId: string,
     private readonly logger: Logger,
     private readonly clock: () => Date,
+    private readonly throttle: ThrottlePolicy,
+    private readonly timer = new VerifyTimer(),
   ) {}
 
   async attempt(attempt: LoginAttempt): Promise<LoginVerdict> {
@@ -57,14 +72,31 @@ export class LoginService {
       return { ok: false, reason };
     };
 
+    const throttled = throttlingEnabled(this.throttle);
+    const addressKey = throttleAddressKey(attempt.peerAddress);
+    const userKey = isValidUsername(attempt.username) ? usernameKey(attempt.username) : undefined;
+    if (throttled) {
+      const refusal = await this.#throttleRefusal(addressKey, userKey, attempt.peerAddress);
+      if (refusal !== undefined) {
+        // The wait stands in for the bcrypt run skipped, so that a lock cannot be told from a wrong password.
+        await new Promise((resolve) => setTimeout(resolve, this.timer.delay(FALLBACK_VERIFY_MS)));
+        return fail('invalid_credentials', refusal);
+      }
+    }
+
     let check;
+    const started = performance.now();
     try {
       check = await verifyCredentials(this.db, this.hasher, this.dummies, attempt.username, attempt.password);
     } catch (error) {
       if (error instanceof HasherBusyError) return fail('server_busy', 'server_busy');
       throw error;
     }
-    if (!check.ok) return fail(check.failure === 'disabled' ? 'disabled' : 'invalid_credentials', check.failure);
+    this.timer.add(performance.now() - started);
+    if (!check.ok) {
+      if (throttled && COUNTED_FAILURES.has(check.failure)) await this.#countFailure(addressKey, userKey, attempt.peerAddress);
+      return fail(check.failure === 'disabled' ? 'disabled' : 'invalid_credentials', check.failure);
+    }
 
     const user = check.user;
     const at = this.clock().toISOString();
@@ -87,4 +119,42 @@ export class LoginService {
     await audit('ok', null, user.username);
     return { ok: true, username: user.username };
   }
+
+  /** The audit reason to refuse with, or undefined to go on: one primary-key read, plus an audit read only for a locked username. */
+  async #throttleRefusal(addressKey: string, userKey: string | undefined, peerAddress: string): Promise<'throttled_address' | 'throttled_user' | undefined> {
+    const now = this.clock().getTime();
+    const records = await findThrottles(this.db, { address: addressKey, user: userKey });
+    const verdict = decide(this.throttle, { address: byKind(records, 'address'), user: byKind(records, 'user') }, now);
+    if (verdict.refuse !== 'throttled_user' || userKey === undefined || this.throttle.trustMs === 0) return verdict.refuse || undefined;
+    const trusted = await loggedInFromSince(this.db, userKey, peerAddress, now - this.throttle.trustMs);
+    return trusted ? undefined : 'throttled_user';
+  }
+
+  /**
+   * Counts one failure against the address and the username, read and written
+   * in one write transaction so that servers sharing the database never lose
+   * a count; expired rows are pruned on the way. A store error here is logged,
+   * not turned into a different answer.
+   */
+  async #countFailure(addressKey: string, userKey: string | undefined, peerAddress: string): Promise<void> {
+    const at = this.clock().getTime();
+    try {
+      await writeTransaction(this.db, async (trx) => {
+        const records = await findThrottles(trx, { address: addressKey, user: userKey });
+        if (this.throttle.addressFailures > 0) {
+          await saveThrottle(trx, recordFailure(this.throttle, 'address', addressKey, byKind(records, 'address'), { at, from: userKey ?? '' }));
+        }
+        if (userKey !== undefined && this.throttle.userFailures > 0) {
+          await saveThrottle(trx, recordFailure(this.throttle, 'user', userKey, byKind(records, 'user'), { at, from: addressKey }));
+        }
+        await pruneThrottles(trx, at);
+      });
+    } catch (error) {
+      this.logger.error('throttle_error', { peer: peerAddress, error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+}
+
+function byKind(records: readonly ThrottleRecord[], kind: ThrottleRecord['kind']): ThrottleRecord | undefined {
+  return records.find((record) => record.kind === kind);
 }

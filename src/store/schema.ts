@@ -9,6 +9,7 @@ export interface Database {
   sessions: SessionsTable;
   instances: InstancesTable;
   audit_log: AuditLogTable;
+  login_throttles: LoginThrottlesTable;
 }
 
 export interface UsersTable {
@@ -82,6 +83,29 @@ export interface AuditLogTable {
   detail: string | null;
 }
 
+/**
+ * Failed logins counted across connections and server processes, per client
+ * address and per username key. Written only on failed attempts; a login
+ * reads it once by primary key.
+ */
+export interface LoginThrottlesTable {
+  kind: ThrottleKind;
+  /** A client address, or a lower-cased username. */
+  key: string;
+  /** Recent failures, oldest first: `[[ms since epoch, the other side (username or address)], ...]`. */
+  failures_json: string;
+  /** The counting window of the server that last wrote the row, so readers can tell which failures still count. */
+  window_ms: number;
+  /** How many times this key has been locked; each lock lasts twice the one before, up to a cap. */
+  penalty_level: number;
+  locked_until: string | null;
+  updated_at: string;
+  /** When the row no longer matters (no failure in the window, lock over, level forgotten): pruned after it. */
+  expires_at: string;
+}
+
+export type ThrottleKind = 'address' | 'user';
+
 export const AUDIT_EVENTS = [
   'login',
   'session_end',
@@ -93,6 +117,7 @@ export const AUDIT_EVENTS = [
   'user_passwd',
   'server_start',
   'server_stop',
+  'throttle_clear',
 ] as const;
 export type AuditEvent = (typeof AUDIT_EVENTS)[number];
 
@@ -104,3 +129,4 @@ export type NewSessionRow = Insertable<SessionsTable>;
 export type InstanceRow = Selectable<InstancesTable>;
 export type AuditRow = Selectable<AuditLogTable>;
 export type NewAuditRow = Insertable<AuditLogTable>;
+export type ThrottleRow = Selectable<LoginThrottlesTable>;

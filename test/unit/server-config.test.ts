@@ -44,9 +44,22 @@ describe('buildServerConfig: defaults', () => {
       maxPreLogin: 256,
       maxPreLoginPerAddress: 8,
       loginQueue: 256,
+      throttleAddressFailures: 10,
+      throttleUserFailures: 10,
+      throttleWindowMs: 600_000,
+      throttlePenaltyMs: 60_000,
+      throttleMaxPenaltyMs: 3_600_000,
+      throttleMemoryMs: 86_400_000,
+      throttleTrustMs: 14 * 86_400_000,
       hashWorkers: Math.min(availableParallelism(), 64),
       adminPollMs: 500,
       shutdownGraceMs: 2000,
+      tlsCert: '',
+      tlsKey: '',
+      tlsSelfSigned: false,
+      requireTls: false,
+      proxyProtocol: false,
+      trustedProxies: '127.0.0.0/8,::1/128',
     });
   });
 

@@ -1,0 +1,184 @@
+import type { Kysely } from 'kysely';
+import type { Database, ThrottleKind, ThrottleRow } from './schema.js';
+
+/** One failed login as a throttle row remembers it. */
+export interface ThrottleFailure {
+  /** Milliseconds since the epoch. */
+  at: number;
+  /** The other side of the attempt: the username for an address row, the address for a user row. */
+  from: string;
+}
+
+/** A `login_throttles` row with its JSON and times decoded. */
+export interface ThrottleRecord {
+  kind: ThrottleKind;
+  key: string;
+  /** Oldest first. */
+  failures: ThrottleFailure[];
+  windowMs: number;
+  penaltyLevel: number;
+  /** Milliseconds since the epoch; null when never locked. */
+  lockedUntil: number | null;
+  updatedAt: number;
+  expiresAt: number;
+}
+
+export interface ThrottleKeys {
+  address?: string;
+  /** Already a username key (lower case). */
+  user?: string;
+}
+
+/** The rows for one address and one username key: a single primary-key read. */
+export async function findThrottles(db: Kysely<Database>, keys: ThrottleKeys): Promise<ThrottleRecord[]> {
+  const wanted: Array<[ThrottleKind, string]> = [];
+  if (keys.address !== undefined) wanted.push(['address', keys.address]);
+  if (keys.user !== undefined) wanted.push(['user', keys.user]);
+  if (wanted.length === 0) return [];
+  const rows = await db
+    .selectFrom('login_throttles')
+    .selectAll()
+    .where((eb) => eb.or(wanted.map(([kind, key]) => eb.and([eb('kind', '=', kind), eb('key', '=', key)]))))
+    .execute();
+  return rows.map(decodeThrottle);
+}
+
+/** Rows that still matter at `now`, locked ones first, then by key. */
+export async function listThrottles(db: Kysely<Database>, now: number): Promise<ThrottleRecord[]> {
+  const rows = await db
+    .selectFrom('login_throttles')
+    .selectAll()
+    .where('expires_at', '>', new Date(now).toISOString())
+    .orderBy('kind')
+    .orderBy('key')
+    .execute();
+  return rows.map(decodeThrottle).sort((a, b) => Number(isLockedAt(b, now)) - Number(isLockedAt(a, now)));
+}
+
+export async function saveThrottle(db: Kysely<Database>, record: ThrottleRecord): Promise<void> {
+  const row = encodeThrottle(record);
+  await db
+    .insertInto('login_throttles')
+    .values(row)
+    .onConflict((oc) =>
+      oc.columns(['kind', 'key']).doUpdateSet({
+        failures_json: row.failures_json,
+        window_ms: row.window_ms,
+        penalty_level: row.penalty_level,
+        locked_until: row.locked_until,
+        updated_at: row.updated_at,
+        expires_at: row.expires_at,
+      }),
+    )
+    .execute();
+}
+
+/** Deletes rows that expired before `now`; returns how many. */
+export async function pruneThrottles(db: Kysely<Database>, now: number): Promise<number> {
+  const result = await db.deleteFrom('login_throttles').where('expires_at', '<=', new Date(now).toISOString()).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+/** Deletes the rows of the given keys, or every row with `'all'`; returns the deleted records. */
+export async function deleteThrottles(db: Kysely<Database>, which: ThrottleKeys | 'all'): Promise<ThrottleRecord[]> {
+  const doomed = which === 'all' ? await db.selectFrom('login_throttles').selectAll().execute() : (await findThrottles(db, which)).map(encodeThrottle);
+  for (const row of doomed) {
+    await db.deleteFrom('login_throttles').where('kind', '=', row.kind).where('key', '=', row.key).execute();
+  }
+  return doomed.map(decodeThrottle);
+}
+
+/**
+ * Whether `username_key` logged in successfully from `address` at or after
+ * `since`: the audit log already holds the answer, read through its
+ * (username_key, ts) index.
+ */
+export async function loggedInFromSince(db: Kysely<Database>, username_key: string, address: string, since: number): Promise<boolean> {
+  const row = await db
+    .selectFrom('audit_log')
+    .select('id')
+    .where('username_key', '=', username_key)
+    .where('ts', '>=', new Date(since).toISOString())
+    .where('event', '=', 'login')
+    .where('outcome', '=', 'ok')
+    .where('peer_address', '=', address)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/**
+ * The key an address is counted under. An IPv4-mapped IPv6 address counts as
+ * its IPv4 address; an IPv6 address counts as its /64, since one host usually
+ * holds a whole /64 (as Ergo's default cidr-len-ipv6: 64).
+ */
+export function throttleAddressKey(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped !== null) return mapped[1]!;
+  if (!address.includes(':')) return address;
+  const groups = expandIpv6(address.replace(/%.*$/, ''));
+  return groups === undefined ? address : `${groups.slice(0, 4).join(':')}::/64`;
+}
+
+/** The eight 16-bit groups of an IPv6 address, lower-case hex without leading zeros; undefined if it is not one. */
+function expandIpv6(address: string): string[] | undefined {
+  const halves = address.toLowerCase().split('::');
+  if (halves.length > 2) return undefined;
+  const parse = (part: string): string[] => (part === '' ? [] : part.split(':'));
+  const head = parse(halves[0]!);
+  const tail = halves.length === 2 ? parse(halves[1]!) : [];
+  const missing = 8 - head.length - tail.length;
+  if (missing < 0 || (halves.length === 1 && missing !== 0)) return undefined;
+  const groups = [...head, ...Array<string>(missing).fill('0'), ...tail];
+  if (!groups.every((group) => /^[0-9a-f]{1,4}$/.test(group))) return undefined;
+  return groups.map((group) => group.replace(/^0+(?=.)/, ''));
+}
+
+/** Failures still inside the row's window at `now`. */
+export function failuresInWindow(record: ThrottleRecord, now: number): ThrottleFailure[] {
+  return record.failures.filter((failure) => failure.at > now - record.windowMs);
+}
+
+export function isLockedAt(record: ThrottleRecord, now: number): boolean {
+  return record.lockedUntil !== null && record.lockedUntil > now;
+}
+
+function decodeThrottle(row: ThrottleRow): ThrottleRecord {
+  return {
+    kind: row.kind,
+    key: row.key,
+    failures: parseFailures(row.failures_json),
+    windowMs: row.window_ms,
+    penaltyLevel: row.penalty_level,
+    lockedUntil: row.locked_until === null ? null : Date.parse(row.locked_until),
+    updatedAt: Date.parse(row.updated_at),
+    expiresAt: Date.parse(row.expires_at),
+  };
+}
+
+function encodeThrottle(record: ThrottleRecord): ThrottleRow {
+  return {
+    kind: record.kind,
+    key: record.key,
+    failures_json: JSON.stringify(record.failures.map((failure) => [failure.at, failure.from])),
+    window_ms: record.windowMs,
+    penalty_level: record.penaltyLevel,
+    locked_until: record.lockedUntil === null ? null : new Date(record.lockedUntil).toISOString(),
+    updated_at: new Date(record.updatedAt).toISOString(),
+    expires_at: new Date(record.expiresAt).toISOString(),
+  };
+}
+
+/** Another program version (or a hand edit) may have written the JSON: anything unreadable counts as no failures. */
+function parseFailures(json: string): ThrottleFailure[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(value)) return [];
+  return value.flatMap((entry: unknown) =>
+    Array.isArray(entry) && typeof entry[0] === 'number' && typeof entry[1] === 'string' ? [{ at: entry[0], from: entry[1] }] : [],
+  );
+}
