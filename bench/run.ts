@@ -1,0 +1,959 @@
+/**
+ * `npm run bench`: starts the chat server (and the bench relay) as separate
+ * processes, drives them from forked load-generator processes over loopback,
+ * and prints a table plus one `BENCH_JSON {...}` line with every number.
+ *
+ *   node dist/bench/run.js [--quick] [--only saturation,latency,memory,storm]
+ *                          [--duration SECONDS] [--rounds N] [--generators N] [--profile]
+ *
+ * Every phase has a hard timeout; the whole run has a deadline; every child
+ * process is killed on the way out, however the run ends.
+ */
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Table from 'cli-table3';
+import { hashPassword } from '../src/accounts/passwords.js';
+import { openStore, writeTransaction } from '../src/store/open-store.js';
+import { insertUser } from '../src/store/users.js';
+import {
+  nowMs,
+  sleep,
+  spread,
+  summarizeLatencies,
+  type ConnectResult,
+  type CountersResult,
+  type GenMessage,
+  type GenReply,
+  type GenRequest,
+  type LatencySummary,
+  type SaturateResult,
+  type Spread,
+  type WireKind,
+} from './common.js';
+import { formatSummary, readProfile, summarizeProfile, type ProfileSummary } from './profile-summary.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(HERE, '..', '..');
+const RELAY_MAIN = join(HERE, 'relay.js');
+const LOADGEN_MAIN = join(HERE, 'loadgen.js');
+
+const SCENARIOS = ['saturation', 'latency', 'memory', 'storm'] as const;
+type ScenarioName = (typeof SCENARIOS)[number];
+
+const CHAT_PASSWORD = 'bench-chat-pw';
+const STORM_PASSWORD = 'bench-storm-pw';
+/** A window of un-acked `say`s per sender: the server is measured, not a client-side buffer. */
+const WINDOW = 8;
+/** Flags that take the server's per-user and per-address limits out of the way of a load test. */
+const UNLIMITED = ['--rate-limit', '0', '--max-connections', '0', '--max-per-address', '0', '--max-prelogin', '0', '--max-prelogin-per-address', '0', '--heartbeat', '0', '--login-timeout', '0'];
+/** A send queue large enough that a busy generator is not dropped as a slow consumer (0 would mean unbounded). */
+const BENCH_SENDQ = ['--sendq', '64MiB'];
+
+interface Plan {
+  saturationClients: number[];
+  latencyLoads: { clients: number; rate: number }[];
+  memoryClients: number;
+  stormClients: number;
+  stormChatters: number;
+  stormRate: number;
+  durationS: number;
+  rounds: number;
+  generators: number;
+  deadlineS: number;
+}
+
+interface Options {
+  quick: boolean;
+  only: Set<ScenarioName>;
+  profile: boolean;
+  plan: Plan;
+}
+
+function parseOptions(argv: string[]): Options {
+  const flag = (name: string): string | undefined => {
+    const i = argv.indexOf(name);
+    if (i === -1) return undefined;
+    const value = argv[i + 1];
+    if (value === undefined || value.startsWith('--')) throw new Error(`${name} needs a value`);
+    return value;
+  };
+  const known = new Set(['--quick', '--profile', '--only', '--duration', '--rounds', '--generators']);
+  for (const arg of argv) if (arg.startsWith('--') && !known.has(arg)) throw new Error(`unknown flag ${arg}`);
+  const quick = argv.includes('--quick');
+  const plan: Plan = quick
+    ? {
+        saturationClients: [50, 200],
+        latencyLoads: [
+          { clients: 50, rate: 500 },
+          { clients: 200, rate: 100 },
+        ],
+        memoryClients: 500,
+        stormClients: 20,
+        stormChatters: 20,
+        stormRate: 100,
+        durationS: 2,
+        rounds: 1,
+        generators: 2,
+        deadlineS: 180,
+      }
+    : {
+        saturationClients: [100, 1000],
+        latencyLoads: [
+          { clients: 100, rate: 2000 },
+          { clients: 1000, rate: 200 },
+        ],
+        memoryClients: 5000,
+        stormClients: 500,
+        stormChatters: 100,
+        stormRate: 200,
+        durationS: 5,
+        rounds: 3,
+        generators: 3,
+        deadlineS: 1500,
+      };
+  const positive = (name: string, raw: string | undefined, fallback: number): number => {
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`);
+    return value;
+  };
+  plan.durationS = positive('--duration', flag('--duration'), plan.durationS);
+  plan.rounds = Math.round(positive('--rounds', flag('--rounds'), plan.rounds));
+  plan.generators = Math.round(positive('--generators', flag('--generators'), plan.generators));
+  const onlyRaw = flag('--only');
+  const only = new Set<ScenarioName>();
+  for (const name of onlyRaw === undefined ? SCENARIOS : onlyRaw.split(',')) {
+    if (!(SCENARIOS as readonly string[]).includes(name)) throw new Error(`--only: unknown scenario ${name} (known: ${SCENARIOS.join(', ')})`);
+    only.add(name as ScenarioName);
+  }
+  // Every scenario is bounded; the deadline is a last resort that grows with the requested work.
+  plan.deadlineS += plan.rounds * plan.durationS * 12;
+  return { quick, only, profile: argv.includes('--profile'), plan };
+}
+
+// ---- child processes ----
+
+const children = new Set<ChildProcess>();
+
+function killAll(): void {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+      try {
+        process.kill(child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
+interface Listener {
+  child: ChildProcess;
+  port: number;
+  pid: number;
+  /** Last lines of stderr, for error reports. */
+  stderrTail: string[];
+  stop(): Promise<void>;
+}
+
+/** Spawns a process that prints "listening on HOST:PORT" when ready; rejects after `timeoutMs`. */
+function spawnListener(label: string, args: string[], timeoutMs: number): Promise<Listener> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    children.add(child);
+    child.on('exit', () => children.delete(child));
+    const stderrTail: string[] = [];
+    let out = '';
+    let found = false;
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${label} did not report listening within ${timeoutMs} ms: ${stderrTail.join(' | ')}`));
+    }, timeoutMs);
+    child.stderr!.setEncoding('utf8').on('data', (text: string) => {
+      stderrTail.push(...text.split('\n').filter((l) => l.length > 0));
+      stderrTail.splice(0, Math.max(0, stderrTail.length - 10));
+    });
+    // The server logs a line per connect and login: keep reading so it never blocks on a full pipe.
+    child.stdout!.setEncoding('utf8').on('data', (text: string) => {
+      if (found) return;
+      out += text;
+      const match = /listening on [\d.]+:(\d+)/.exec(out);
+      if (match === null) return;
+      found = true;
+      clearTimeout(timer);
+      const stop = async () => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        child.kill('SIGTERM');
+        if (!(await waitExit(child, 10_000))) {
+          child.kill('SIGKILL');
+          await waitExit(child, 2000);
+        }
+      };
+      resolve({ child, port: Number(match[1]), pid: child.pid!, stderrTail, stop });
+    });
+    child.on('exit', (code, signal) => {
+      if (found) return;
+      clearTimeout(timer);
+      reject(new Error(`${label} exited (${code ?? signal}) before listening: ${stderrTail.join(' | ')}`));
+    });
+  });
+}
+
+let dbTemplate = '';
+let workDir = '';
+let serverMain = '';
+let serverCount = 0;
+
+/**
+ * Copies the built server into the work folder and runs it from there: others
+ * rebuilding dist/ during a long run must not swap the program under test
+ * (or half-write it) between two scenarios.
+ */
+function snapshotServer(): string {
+  const app = join(workDir, 'app');
+  for (const part of ['src', 'migrations']) cpSync(join(ROOT, 'dist', part), join(app, 'dist', part), { recursive: true });
+  copyFileSync(join(ROOT, 'package.json'), join(app, 'package.json'));
+  symlinkSync(join(ROOT, 'node_modules'), join(app, 'node_modules'), 'dir');
+  return join(app, 'dist', 'src', 'server', 'main.js');
+}
+
+function startServer(extra: string[] = [], nodeFlags: string[] = []): Promise<Listener> {
+  serverCount += 1;
+  const db = join(workDir, `server-${serverCount}.db`);
+  copyFileSync(dbTemplate, db);
+  return spawnListener('chat-server', [...nodeFlags, serverMain, '--host', '127.0.0.1', '--port', '0', '--db', db, ...UNLIMITED, ...extra], 20_000);
+}
+
+function startRelay(): Promise<Listener> {
+  return spawnListener('relay', [RELAY_MAIN], 10_000);
+}
+
+class Generator {
+  readonly #child: ChildProcess;
+  readonly #pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void; timer: NodeJS.Timeout }>();
+  #nextId = 1;
+
+  constructor(readonly index: number) {
+    this.#child = fork(LOADGEN_MAIN, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    children.add(this.#child);
+    this.#child.on('message', (reply: GenReply) => {
+      const waiting = this.#pending.get(reply.id);
+      if (waiting === undefined) return;
+      this.#pending.delete(reply.id);
+      clearTimeout(waiting.timer);
+      if (reply.ok) waiting.resolve(reply.result);
+      else waiting.reject(new Error(`generator ${index}: ${reply.error}`));
+    });
+    this.#child.on('exit', (code) => {
+      children.delete(this.#child);
+      for (const waiting of this.#pending.values()) {
+        clearTimeout(waiting.timer);
+        waiting.reject(new Error(`generator ${index} exited (${code})`));
+      }
+      this.#pending.clear();
+    });
+  }
+
+  call<T>(req: GenRequest, timeoutMs: number): Promise<T> {
+    const id = this.#nextId++;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new Error(`generator ${this.index}: ${req.cmd} timed out after ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#pending.set(id, { resolve: resolve as (value: unknown) => void, reject, timer });
+      this.#child.send({ id, req } satisfies GenMessage);
+    });
+  }
+
+  async exit(): Promise<void> {
+    await this.call({ cmd: 'exit' }, 2000).catch(() => undefined);
+    if (!(await waitExit(this.#child, 3000))) this.#child.kill('SIGKILL');
+  }
+}
+
+let generators: Generator[] = [];
+
+/** Splits `total` into one share per generator (the first ones get the remainder). */
+function shares(total: number, parts = generators.length): number[] {
+  return Array.from({ length: parts }, (_, i) => Math.floor(total / parts) + (i < total % parts ? 1 : 0));
+}
+
+function callAll<T>(make: (gen: Generator, i: number) => GenRequest | undefined, timeoutMs: number): Promise<T[]> {
+  return Promise.all(
+    generators.map((gen, i) => {
+      const req = make(gen, i);
+      return req === undefined ? Promise.resolve(undefined as T) : gen.call<T>(req, timeoutMs);
+    }),
+  );
+}
+
+interface Connected {
+  ready: number;
+  failed: number;
+  busy: number;
+  seconds: number;
+  loginsPerSecond: number;
+  loginMs: LatencySummary;
+  errors: string[];
+}
+
+async function connectAll(
+  group: string,
+  port: number,
+  kind: WireKind,
+  usernames: string[],
+  password: string,
+  opts: { concurrencyPerGen: number; samplers: number; timeoutMs: number },
+): Promise<Connected> {
+  const parts = shares(usernames.length);
+  const samplerParts = shares(opts.samplers);
+  let offset = 0;
+  const slices = parts.map((n) => {
+    const slice = usernames.slice(offset, offset + n);
+    offset += n;
+    return slice;
+  });
+  const results = await callAll<ConnectResult>(
+    (_, i) => ({
+      cmd: 'connect',
+      group,
+      port,
+      kind,
+      usernames: slices[i]!,
+      password,
+      concurrency: opts.concurrencyPerGen,
+      samplers: samplerParts[i]!,
+      timeoutMs: opts.timeoutMs,
+    }),
+    opts.timeoutMs + 5000,
+  );
+  const ready = results.reduce((n, r) => n + r.ready, 0);
+  const started = Math.min(...results.map((r) => r.startedAt));
+  const last = Math.max(...results.map((r) => r.lastReadyAt));
+  const seconds = Math.max(0.001, (last - started) / 1000);
+  return {
+    ready,
+    failed: results.reduce((n, r) => n + r.failed, 0),
+    busy: results.reduce((n, r) => n + r.busy, 0),
+    seconds,
+    loginsPerSecond: ready / seconds,
+    loginMs: summarizeLatencies(results.flatMap((r) => r.loginMs)),
+    errors: results.flatMap((r) => r.errors).slice(0, 5),
+  };
+}
+
+async function totals(group: string, reset = false): Promise<CountersResult> {
+  const all = await callAll<CountersResult>(() => ({ cmd: 'counters', group, reset }), 5000);
+  return all.reduce(
+    (sum, c) => ({
+      received: sum.received + c.received,
+      sent: sum.sent + c.sent,
+      acks: sum.acks + c.acks,
+      dropped: sum.dropped + c.dropped,
+      byes: sum.byes + c.byes,
+      ready: sum.ready + c.ready,
+    }),
+    { received: 0, sent: 0, acks: 0, dropped: 0, byes: 0, ready: 0 },
+  );
+}
+
+async function closeGroup(group: string): Promise<void> {
+  await callAll(() => ({ cmd: 'close', group }), 10_000);
+}
+
+async function collectLatencies(group: string): Promise<number[]> {
+  const lists = await callAll<number[]>(() => ({ cmd: 'latencies', group }), 10_000);
+  return lists.flat();
+}
+
+/** Waits until every message sent has reached every other client, or `timeoutMs` passes. */
+async function drain(group: string, clients: number, timeoutMs: number): Promise<{ expected: number; received: number; lost: number; drainMs: number; dropped: number }> {
+  const started = nowMs();
+  let t = await totals(group);
+  const expected = () => t.sent * (clients - 1);
+  while (t.received < expected() && nowMs() - started < timeoutMs) {
+    await sleep(100);
+    t = await totals(group);
+  }
+  return { expected: expected(), received: t.received, lost: expected() - t.received, drainMs: nowMs() - started, dropped: t.dropped };
+}
+
+function readRssKiB(pid: number): { rss: number; hwm: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { rss: field('VmRSS'), hwm: field('VmHWM') };
+}
+
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+/** Waits until the process uses under 5% of a core over 500 ms (or `timeoutMs` passes). */
+async function waitQuiet(pid: number, timeoutMs: number): Promise<number> {
+  const started = nowMs();
+  let before = cpuTicks(pid);
+  while (nowMs() - started < timeoutMs) {
+    await sleep(500);
+    const after = cpuTicks(pid);
+    if (after - before <= 2) break;
+    before = after;
+  }
+  return nowMs() - started;
+}
+
+const names = (prefix: string, count: number, from = 0) => Array.from({ length: count }, (_, i) => `${prefix}${String(from + i).padStart(5, '0')}`);
+
+// ---- scenarios ----
+
+interface SaturationRound {
+  target: 'server' | 'relay';
+  deliveriesPerSecond: number;
+  drainedPerSecond: number;
+  sent: number;
+  expected: number;
+  received: number;
+  lost: number;
+  dropped: number;
+  drainMs: number;
+  /** The measured interval, on the monotonic clock (ms). */
+  t0: number;
+  t1: number;
+}
+
+interface SaturationResult {
+  clients: number;
+  senders: number;
+  window: number;
+  rounds: SaturationRound[];
+  server: Spread;
+  relay: Spread;
+  ratio: Spread;
+  lost: number;
+}
+
+async function measureSaturation(group: string, target: 'server' | 'relay', clients: number, senders: number, plan: Plan): Promise<SaturationRound> {
+  await totals(group, true);
+  const warmupMs = 1000;
+  const durationMs = plan.durationS * 1000;
+  const senderShares = shares(senders);
+  const results = await callAll<SaturateResult>(
+    (_, i) => ({ cmd: 'saturate', group, senders: senderShares[i]!, window: WINDOW, warmupMs, durationMs }),
+    warmupMs + durationMs + 15_000,
+  );
+  const delivered = results.reduce((n, r) => n + (r.r1 - r.r0), 0);
+  const seconds = results.reduce((n, r) => n + (r.t1 - r.t0), 0) / results.length / 1000;
+  const drained = await drain(group, clients, 20_000);
+  const sendSeconds = (warmupMs + durationMs) / 1000;
+  return {
+    target,
+    deliveriesPerSecond: delivered / seconds,
+    drainedPerSecond: drained.received / (sendSeconds + drained.drainMs / 1000),
+    sent: results.reduce((n, r) => n + r.sent, 0),
+    expected: drained.expected,
+    received: drained.received,
+    lost: drained.lost,
+    dropped: drained.dropped,
+    drainMs: drained.drainMs,
+    t0: Math.min(...results.map((r) => r.t0)),
+    t1: Math.max(...results.map((r) => r.t1)),
+  };
+}
+
+function sendersFor(clients: number): number {
+  return Math.min(100, Math.max(1, Math.round(clients / 10)));
+}
+
+async function scenarioSaturation(clients: number, plan: Plan, log: (line: string) => void): Promise<SaturationResult> {
+  const server = await startServer(BENCH_SENDQ);
+  const relay = await startRelay();
+  try {
+    const users = names('b', clients);
+    const conn = { concurrencyPerGen: 50, samplers: 0, timeoutMs: 120_000 };
+    const atRelay = await connectAll('relay', relay.port, 'raw', users, '', conn);
+    const atServer = await connectAll('server', server.port, 'json', users, CHAT_PASSWORD, conn);
+    if (atRelay.ready !== clients || atServer.ready !== clients) {
+      throw new Error(`saturation ${clients}: relay ${atRelay.ready}, server ${atServer.ready} of ${clients} ready (${[...atRelay.errors, ...atServer.errors].join('; ')})`);
+    }
+    log(`  ${clients} clients ready at relay and server (server logins ${atServer.loginsPerSecond.toFixed(0)}/s)`);
+    await sleep(1000);
+    await totals('server', true);
+    const senders = sendersFor(clients);
+    const rounds: SaturationRound[] = [];
+    for (let r = 0; r < plan.rounds; r += 1) {
+      // Alternate the order so neither target always runs on a warmer (or busier) machine.
+      const order: ('server' | 'relay')[] = r % 2 === 0 ? ['relay', 'server'] : ['server', 'relay'];
+      for (const target of order) {
+        const round = await measureSaturation(target, target, clients, senders, plan);
+        rounds.push(round);
+        log(`  round ${r + 1} ${target}: ${fmtRate(round.deliveriesPerSecond)} deliveries/s, lost ${round.lost}, drain ${round.drainMs.toFixed(0)} ms`);
+      }
+    }
+    const of = (t: string) => rounds.filter((x) => x.target === t).map((x) => x.deliveriesPerSecond);
+    const serverRates = of('server');
+    const relayRates = of('relay');
+    return {
+      clients,
+      senders,
+      window: WINDOW,
+      rounds,
+      server: spread(serverRates),
+      relay: spread(relayRates),
+      ratio: spread(serverRates.map((s, i) => s / relayRates[i]!)),
+      lost: rounds.reduce((n, x) => n + x.lost, 0),
+    };
+  } finally {
+    await closeGroup('relay').catch(() => undefined);
+    await closeGroup('server').catch(() => undefined);
+    await relay.stop();
+    await server.stop();
+  }
+}
+
+interface LatencyRound extends LatencySummary {
+  sent: number;
+  lost: number;
+}
+
+interface LatencyTarget {
+  rounds: LatencyRound[];
+  p50: Spread;
+  p99: Spread;
+  max: Spread;
+}
+
+interface LatencyResult {
+  clients: number;
+  rate: number;
+  senders: number;
+  samplers: number;
+  server: LatencyTarget;
+  /** The same paced load through the bench relay: the floor this machine and the generators set. */
+  relay: LatencyTarget;
+}
+
+const LATENCY_SENDERS = 20;
+const LATENCY_SAMPLERS = 10;
+
+async function pacedWindow(group: string, senders: number, rate: number, warmupMs: number, measureMs: number): Promise<number[]> {
+  const perSender = shares(senders);
+  await callAll((_, i) => ({ cmd: 'paceStart', group, senders: perSender[i]!, rate }), 5000);
+  await sleep(warmupMs);
+  await collectLatencies(group);
+  await sleep(measureMs);
+  const samples = await collectLatencies(group);
+  await callAll(() => ({ cmd: 'paceStop', group }), 5000);
+  return samples;
+}
+
+async function measureLatency(group: string, clients: number, rate: number, plan: Plan): Promise<LatencyRound> {
+  await totals(group, true);
+  const samples = await pacedWindow(group, LATENCY_SENDERS, rate / LATENCY_SENDERS, 1000, plan.durationS * 1000);
+  const drained = await drain(group, clients, 10_000);
+  samples.push(...(await collectLatencies(group)));
+  return { ...summarizeLatencies(samples), sent: drained.expected / (clients - 1), lost: drained.lost };
+}
+
+function latencyTarget(rounds: LatencyRound[]): LatencyTarget {
+  return { rounds, p50: spread(rounds.map((x) => x.p50)), p99: spread(rounds.map((x) => x.p99)), max: spread(rounds.map((x) => x.max)) };
+}
+
+async function scenarioLatency(clients: number, rate: number, plan: Plan, log: (line: string) => void): Promise<LatencyResult> {
+  const server = await startServer();
+  const relay = await startRelay();
+  try {
+    const opts = { concurrencyPerGen: 50, samplers: LATENCY_SAMPLERS, timeoutMs: 120_000 };
+    const atRelay = await connectAll('relay', relay.port, 'raw', names('b', clients), '', opts);
+    const atServer = await connectAll('server', server.port, 'json', names('b', clients), CHAT_PASSWORD, opts);
+    if (atRelay.ready !== clients || atServer.ready !== clients) {
+      throw new Error(`latency ${clients}: relay ${atRelay.ready}, server ${atServer.ready} of ${clients} ready (${[...atRelay.errors, ...atServer.errors].join('; ')})`);
+    }
+    await sleep(1000);
+    const rounds: Record<'server' | 'relay', LatencyRound[]> = { server: [], relay: [] };
+    for (let r = 0; r < plan.rounds; r += 1) {
+      const order: ('server' | 'relay')[] = r % 2 === 0 ? ['relay', 'server'] : ['server', 'relay'];
+      for (const target of order) {
+        const round = await measureLatency(target, clients, rate, plan);
+        rounds[target].push(round);
+        log(`  round ${r + 1} ${target}: p50 ${round.p50.toFixed(2)} ms, p99 ${round.p99.toFixed(2)} ms, max ${round.max.toFixed(2)} ms (${round.samples} samples, lost ${round.lost})`);
+      }
+    }
+    return { clients, rate, senders: LATENCY_SENDERS, samplers: LATENCY_SAMPLERS, server: latencyTarget(rounds.server), relay: latencyTarget(rounds.relay) };
+  } finally {
+    await closeGroup('relay').catch(() => undefined);
+    await closeGroup('server').catch(() => undefined);
+    await relay.stop();
+    await server.stop();
+  }
+}
+
+interface MemoryResult {
+  clients: number;
+  ready: number;
+  rssBeforeKiB: number;
+  rssAfterKiB: Spread;
+  peakKiB: number;
+  perConnectionBytes: Spread;
+  loginsPerSecond: number;
+  settleMs: number;
+  serverAlive: boolean;
+  dropped: number;
+}
+
+async function scenarioMemory(clients: number, log: (line: string) => void): Promise<MemoryResult> {
+  // Heartbeats on (the default 30 s), as for a real idle client: their timers are part of the cost.
+  const server = await startServer(['--heartbeat', '30s']);
+  try {
+    await sleep(1000);
+    await waitQuiet(server.pid, 5000);
+    const before = readRssKiB(server.pid).rss;
+    const conn = await connectAll('mem', server.port, 'json', names('b', clients), CHAT_PASSWORD, { concurrencyPerGen: 64, samplers: 0, timeoutMs: 360_000 });
+    log(`  ${conn.ready} of ${clients} logged in in ${conn.seconds.toFixed(1)} s (${conn.busy} busy retries${conn.errors.length > 0 ? `; ${conn.errors.join('; ')}` : ''})`);
+    // Every login is announced to everyone already in: let that fan-out finish before reading RSS.
+    const settleMs = await waitQuiet(server.pid, 60_000);
+    const readings: number[] = [];
+    for (let i = 0; i < 3; i += 1) {
+      readings.push(readRssKiB(server.pid).rss);
+      await sleep(1000);
+    }
+    const peak = readRssKiB(server.pid).hwm;
+    const t = await totals('mem');
+    const alive = server.child.exitCode === null && server.child.signalCode === null;
+    return {
+      clients,
+      ready: t.ready,
+      rssBeforeKiB: before,
+      rssAfterKiB: spread(readings),
+      peakKiB: peak,
+      perConnectionBytes: spread(readings.map((kib) => ((kib - before) * 1024) / Math.max(1, t.ready))),
+      loginsPerSecond: conn.loginsPerSecond,
+      settleMs,
+      serverAlive: alive,
+      dropped: t.dropped,
+    };
+  } finally {
+    await closeGroup('mem').catch(() => undefined);
+    await server.stop();
+  }
+}
+
+interface StormResult {
+  stormClients: number;
+  chatters: number;
+  chatRate: number;
+  loggedIn: number;
+  failed: number;
+  busyRefusals: number;
+  seconds: number;
+  loginsPerSecond: number;
+  timeToLogin: LatencySummary;
+  chatBefore: LatencySummary;
+  chatDuring: LatencySummary;
+  /** p99 of each second of the storm. */
+  chatP99PerSecond: Spread;
+  chatLost: number;
+  errors: string[];
+}
+
+async function scenarioStorm(plan: Plan, log: (line: string) => void): Promise<StormResult> {
+  // Default login queue and hash workers: the storm is about the server's own limits.
+  const server = await startServer();
+  try {
+    const chat = await connectAll('chat', server.port, 'json', names('b', plan.stormChatters), CHAT_PASSWORD, { concurrencyPerGen: 50, samplers: LATENCY_SAMPLERS, timeoutMs: 60_000 });
+    if (chat.ready !== plan.stormChatters) throw new Error(`storm: ${chat.ready} of ${plan.stormChatters} chatters ready (${chat.errors.join('; ')})`);
+    await totals('chat', true);
+    const chatSenders = Math.min(10, plan.stormChatters);
+    const perSender = shares(chatSenders);
+    await callAll((_, i) => ({ cmd: 'paceStart', group: 'chat', senders: perSender[i]!, rate: plan.stormRate / chatSenders }), 5000);
+    await sleep(1000);
+    await collectLatencies('chat');
+    await sleep(3000);
+    const before = await collectLatencies('chat');
+    // The storm: every storm client connects and logs in at once; busy answers are retried after a backoff.
+    let stormDone = false;
+    const perSecondP99: number[] = [];
+    const during: number[] = [];
+    const sampler = (async () => {
+      while (!stormDone) {
+        await sleep(1000);
+        const samples = await collectLatencies('chat');
+        during.push(...samples);
+        if (samples.length > 0) perSecondP99.push(summarizeLatencies(samples).p99);
+      }
+    })();
+    const storm = await connectAll('storm', server.port, 'json', names('s', plan.stormClients), STORM_PASSWORD, {
+      concurrencyPerGen: plan.stormClients,
+      samplers: 0,
+      timeoutMs: 420_000,
+    });
+    stormDone = true;
+    await sampler;
+    during.push(...(await collectLatencies('chat')));
+    await callAll(() => ({ cmd: 'paceStop', group: 'chat' }), 5000);
+    const drained = await drain('chat', plan.stormChatters + 0, 10_000);
+    log(`  ${storm.ready} of ${plan.stormClients} logged in in ${storm.seconds.toFixed(1)} s, ${storm.busy} server_busy refusals retried`);
+    return {
+      stormClients: plan.stormClients,
+      chatters: plan.stormChatters,
+      chatRate: plan.stormRate,
+      loggedIn: storm.ready,
+      failed: storm.failed,
+      busyRefusals: storm.busy,
+      seconds: storm.seconds,
+      loginsPerSecond: storm.loginsPerSecond,
+      timeToLogin: storm.loginMs,
+      chatBefore: summarizeLatencies(before),
+      chatDuring: summarizeLatencies(during),
+      chatP99PerSecond: spread(perSecondP99),
+      // Chat messages also reach the storm clients once they are in: count only the chatters' own group.
+      chatLost: Math.max(0, drained.lost),
+      errors: storm.errors,
+    };
+  } finally {
+    await closeGroup('storm').catch(() => undefined);
+    await closeGroup('chat').catch(() => undefined);
+    await server.stop();
+  }
+}
+
+interface ProfileResult {
+  file: string;
+  clients: number;
+  deliveriesPerSecond: number;
+  window: { fromUs: number; toUs: number };
+  summary: ProfileSummary;
+}
+
+async function profileSaturation(clients: number, plan: Plan): Promise<ProfileResult> {
+  const dir = join(workDir, 'cpuprofile');
+  mkdirSync(dir, { recursive: true });
+  const server = await startServer(BENCH_SENDQ, ['--cpu-prof', '--cpu-prof-dir', dir]);
+  let round: SaturationRound;
+  try {
+    const conn = await connectAll('prof', server.port, 'json', names('b', clients), CHAT_PASSWORD, { concurrencyPerGen: 50, samplers: 0, timeoutMs: 120_000 });
+    if (conn.ready !== clients) throw new Error(`profile: ${conn.ready} of ${clients} ready (${conn.errors.join('; ')})`);
+    await sleep(500);
+    round = await measureSaturation('prof', 'server', clients, sendersFor(clients), plan);
+  } finally {
+    await closeGroup('prof').catch(() => undefined);
+    await sleep(500);
+    await server.stop();
+  }
+  // One file per thread (bcrypt workers too); the main thread's is the one with thread id 0.
+  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+  const main = files.find((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f)) ?? files[0];
+  if (main === undefined) throw new Error('no .cpuprofile was written');
+  const file = join(dir, main);
+  // Only the measured interval: server start-up and the logins are not what this profile is for.
+  const window = { fromUs: round.t0 * 1000, toUs: round.t1 * 1000 };
+  return { file, clients, deliveriesPerSecond: round.deliveriesPerSecond, window, summary: summarizeProfile(readProfile(file), 25, window) };
+}
+
+// ---- setup, report ----
+
+async function prepareDatabase(file: string, chatUsers: number, stormUsers: number): Promise<void> {
+  const store = await openStore({ file, create: true });
+  try {
+    // One hash per password, shared by every user with it: hashing thousands separately would take minutes.
+    const chatHash = await hashPassword(CHAT_PASSWORD, 4);
+    const stormHash = await hashPassword(STORM_PASSWORD, 12);
+    const at = new Date().toISOString();
+    await writeTransaction(store.db, async (trx) => {
+      for (const username of names('b', chatUsers)) await insertUser(trx, { username, passwordHash: chatHash, at });
+      for (const username of names('s', stormUsers)) await insertUser(trx, { username, passwordHash: stormHash, at });
+    });
+  } finally {
+    await store.close();
+  }
+}
+
+function fmtRate(n: number): string {
+  return Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a';
+}
+
+function fmtSpread(s: Spread, digits: number, scale = 1): string {
+  if (!Number.isFinite(s.median)) return 'n/a';
+  const f = (n: number) => (digits === 0 ? fmtRate(n * scale) : (n * scale).toFixed(digits));
+  return s.values.length > 1 ? `${f(s.median)} (${f(s.min)}–${f(s.max)})` : f(s.median);
+}
+
+function machineInfo() {
+  const cpu = cpus();
+  return {
+    cpuModel: cpu[0]?.model ?? 'unknown',
+    cores: cpu.length,
+    node: process.version,
+    kernel: release(),
+    memoryMiB: Math.round(totalmem() / 2 ** 20),
+    date: new Date().toISOString(),
+    loadavgAtStart: loadavg().map((n) => Number(n.toFixed(2))),
+  };
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const { plan } = options;
+  const machine = machineInfo();
+  const started = nowMs();
+  const log = (line: string) => process.stderr.write(`[${((nowMs() - started) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
+  const deadline = setTimeout(() => {
+    log(`deadline of ${plan.deadlineS} s reached: stopping everything`);
+    killAll();
+    process.exit(1);
+  }, plan.deadlineS * 1000);
+  deadline.unref();
+
+  workDir = mkdtempSync(join(tmpdir(), 'chat-bench-'));
+  dbTemplate = join(workDir, 'template.db');
+  serverMain = snapshotServer();
+  const chatUsers = Math.max(plan.memoryClients, ...plan.saturationClients, ...plan.latencyLoads.map((l) => l.clients), plan.stormChatters);
+  log(`preparing ${chatUsers} chat users (bcrypt cost 4) and ${plan.stormClients} storm users (cost 12) in ${workDir}`);
+  await prepareDatabase(dbTemplate, chatUsers, plan.stormClients);
+  generators = Array.from({ length: plan.generators }, (_, i) => new Generator(i));
+
+  const result: Record<string, unknown> = { machine, plan, options: { quick: options.quick, only: [...options.only], profile: options.profile } };
+  const saturation: SaturationResult[] = [];
+  const latency: LatencyResult[] = [];
+  let memory: MemoryResult | undefined;
+  let storm: StormResult | undefined;
+  let profile: ProfileResult | undefined;
+  const failures: string[] = [];
+  const attempt = async (what: string, work: () => Promise<void>) => {
+    log(what);
+    try {
+      await work();
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      failures.push(`${what}: ${message}`);
+      log(`FAILED ${what}: ${message}`);
+    }
+  };
+
+  if (options.only.has('saturation')) {
+    for (const clients of plan.saturationClients) {
+      await attempt(`saturation, ${clients} clients, server vs relay`, async () => {
+        saturation.push(await scenarioSaturation(clients, plan, log));
+      });
+    }
+  }
+  if (options.only.has('latency')) {
+    for (const load of plan.latencyLoads) {
+      await attempt(`latency, ${load.rate} msg/s into ${load.clients} clients`, async () => {
+        latency.push(await scenarioLatency(load.clients, load.rate, plan, log));
+      });
+    }
+  }
+  if (options.only.has('memory')) {
+    await attempt(`memory, ${plan.memoryClients} idle logged-in connections`, async () => {
+      memory = await scenarioMemory(plan.memoryClients, log);
+    });
+  }
+  if (options.only.has('storm')) {
+    await attempt(`login storm, ${plan.stormClients} logins (cost 12) while ${plan.stormChatters} chat at ${plan.stormRate} msg/s`, async () => {
+      storm = await scenarioStorm(plan, log);
+    });
+  }
+  if (options.profile) {
+    const clients = plan.saturationClients[plan.saturationClients.length - 1]!;
+    await attempt(`profile: server under --cpu-prof, saturation at ${clients} clients`, async () => {
+      profile = await profileSaturation(clients, plan);
+    });
+  }
+
+  await Promise.all(generators.map((g) => g.exit()));
+  Object.assign(result, { loadavgAtEnd: loadavg().map((n) => Number(n.toFixed(2))), seconds: (nowMs() - started) / 1000, saturation, latency, memory, storm, profile, failures });
+
+  // ---- human report ----
+  const out: string[] = [];
+  out.push(`chat-server bench — ${machine.date} — ${machine.cpuModel} × ${machine.cores}, node ${machine.node}, load ${machine.loadavgAtStart.join(' ')}`);
+  out.push(`rounds ${plan.rounds}, ${plan.durationS} s per measurement; cells: median (min–max) over rounds`);
+  if (saturation.length > 0) {
+    const table = new Table({ style: { head: [], border: [] }, head: ['saturation', 'senders×window', 'server deliveries/s', 'relay deliveries/s', 'server/relay', 'lost', 'dropped'] });
+    for (const s of saturation) {
+      table.push([`${s.clients} clients`, `${s.senders}×${s.window}`, fmtSpread(s.server, 0), fmtSpread(s.relay, 0), fmtSpread(s.ratio, 0, 100) + ' %', String(s.lost), String(s.rounds.reduce((n, r) => n + r.dropped, 0))]);
+    }
+    out.push(table.toString());
+  }
+  if (latency.length > 0) {
+    const table = new Table({ style: { head: [], border: [] }, head: ['latency (ms)', 'target', 'p50', 'p99', 'max', 'samples/round', 'lost'] });
+    for (const l of latency) {
+      for (const target of ['server', 'relay'] as const) {
+        const t = l[target];
+        table.push([`${l.rate} msg/s into ${l.clients}`, target, fmtSpread(t.p50, 2), fmtSpread(t.p99, 2), fmtSpread(t.max, 2), String(t.rounds[0]?.samples ?? 0), String(t.rounds.reduce((n, r) => n + r.lost, 0))]);
+      }
+    }
+    out.push(table.toString());
+  }
+  if (memory !== undefined) {
+    const m = memory;
+    const table = new Table({ style: { head: [], border: [] }, head: ['memory', 'ready', 'RSS before', 'RSS after', 'peak', 'per connection', 'alive'] });
+    table.push([
+      `${m.clients} idle logged in`,
+      String(m.ready),
+      `${(m.rssBeforeKiB / 1024).toFixed(1)} MiB`,
+      fmtSpread(m.rssAfterKiB, 1, 1 / 1024) + ' MiB',
+      `${(m.peakKiB / 1024).toFixed(1)} MiB`,
+      fmtSpread(m.perConnectionBytes, 0) + ' B',
+      m.serverAlive ? 'yes' : 'NO',
+    ]);
+    out.push(table.toString());
+  }
+  if (storm !== undefined) {
+    const s = storm;
+    const table = new Table({ style: { head: [], border: [] }, head: ['login storm', 'logged in', 'logins/s', 'server_busy', 'time to login p50/p99', 'chat p99 before', 'chat p50/p99/max during', 'per-second p99'] });
+    table.push([
+      `${s.stormClients} at once + ${s.chatters} chatting`,
+      `${s.loggedIn} (${s.failed} failed)`,
+      s.loginsPerSecond.toFixed(1),
+      String(s.busyRefusals),
+      `${(s.timeToLogin.p50 / 1000).toFixed(1)} / ${(s.timeToLogin.p99 / 1000).toFixed(1)} s`,
+      `${s.chatBefore.p99.toFixed(2)} ms`,
+      `${s.chatDuring.p50.toFixed(2)} / ${s.chatDuring.p99.toFixed(2)} / ${s.chatDuring.max.toFixed(1)} ms`,
+      fmtSpread(s.chatP99PerSecond, 2) + ' ms',
+    ]);
+    out.push(table.toString());
+  }
+  if (profile !== undefined) {
+    out.push(`profile of the server at ${profile.clients}-client saturation (${fmtRate(profile.deliveriesPerSecond)} deliveries/s under the profiler): ${profile.file}`);
+    out.push(formatSummary(profile.summary));
+  }
+  if (failures.length > 0) out.push(`FAILURES:\n  ${failures.join('\n  ')}`);
+  process.stdout.write(out.join('\n') + '\n');
+  process.stdout.write(`BENCH_JSON ${JSON.stringify(result)}\n`);
+  // The profile stays for inspection; the databases go.
+  for (const file of readdirSync(workDir)) if (file.endsWith('.db') || file.endsWith('-wal') || file.endsWith('-shm')) rmSync(join(workDir, file), { force: true });
+  rmSync(join(workDir, 'app'), { recursive: true, force: true });
+  if (profile === undefined) rmSync(workDir, { recursive: true, force: true });
+  clearTimeout(deadline);
+  process.exitCode = failures.length > 0 ? 1 : 0;
+}
+
+process.on('exit', killAll);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    killAll();
+    process.exit(130);
+  });
+}
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  killAll();
+  if (workDir !== '') rmSync(workDir, { recursive: true, force: true });
+  process.exit(1);
+});
