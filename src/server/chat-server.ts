@@ -54,11 +54,11 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
   const now = () => clock().getTime();
   const db = store.db;
   const instanceId = randomUUID();
-  const room = deps.room ?? new LocalRoom();
   const registry = new InstanceRegistry(db, instanceId, clock);
   const dummies = await DummyHashes.create(db, hasher, config.bcryptCost);
   const logins = new LoginService(db, hasher, dummies, instanceId, logger, clock, throttlePolicy(config));
   const scheduler = new FlushScheduler();
+  const room = deps.room ?? new LocalRoom(scheduler);
 
   const connections = new Map<string, Connection>();
   const open = new AddressCounter();

@@ -62,7 +62,7 @@ export class Connection implements SessionHost, RoomMember {
   activeSinceFlush = false;
 
   readonly #splitter: LineSplitter;
-  readonly #outbox: Outbox;
+  readonly outbox: Outbox;
   /** Lines that arrived while a login was being checked: handled, in order, after it. */
   #held: SplitEvent[] = [];
   #preLoginBytes = 0;
@@ -102,7 +102,7 @@ export class Connection implements SessionHost, RoomMember {
       rateLimitPerSecond: config.rateLimitPerSecond,
     });
     this.#splitter = new LineSplitter(this.session.maxLineBytes);
-    this.#outbox = new Outbox(socket, ctx.scheduler, config.sendQueueBytes, this.#onOverflow, ctx.now);
+    this.outbox = new Outbox(socket, ctx.scheduler, config.sendQueueBytes, this.#onOverflow, ctx.now);
 
     this.#tcp.setNoDelay(true);
     if (config.keepAliveMs > 0) this.#tcp.setKeepAlive(true, config.keepAliveMs);
@@ -125,18 +125,12 @@ export class Connection implements SessionHost, RoomMember {
   }
 
   get pendingOutputBytes(): number {
-    return this.#outbox.pendingBytes;
+    return this.outbox.pendingBytes;
   }
 
   /** True when pending output has made no progress for the write timeout. */
   get writeStalled(): boolean {
-    return this.ctx.config.writeTimeoutMs > 0 && this.#outbox.stalled(this.ctx.config.writeTimeoutMs);
-  }
-
-  // ---- RoomMember ----
-
-  deliver(frame: Buffer): void {
-    this.#outbox.push(frame);
+    return this.ctx.config.writeTimeoutMs > 0 && this.outbox.stalled(this.ctx.config.writeTimeoutMs);
   }
 
   // ---- SessionHost ----
@@ -147,7 +141,7 @@ export class Connection implements SessionHost, RoomMember {
     // A JSON client that spoke after the text prompt was sent must see its replies start a line.
     if (this.#promptOpen && this.session.mode === 'json') text = `\n${text}`;
     this.#promptOpen = event.type === 'prompt';
-    this.#outbox.push(Buffer.from(text, 'utf8'));
+    this.outbox.push(Buffer.from(text, 'utf8'));
   }
 
   beginLogin(username: string, password: string): void {
@@ -208,13 +202,13 @@ export class Connection implements SessionHost, RoomMember {
   close(bye: Bye | undefined): void {
     if (this.#closed) return;
     if (bye !== undefined) {
-      if (this.#outbox.overflowed) {
+      if (this.outbox.overflowed) {
         // A slow consumer's queue is full: try the goodbye directly, it may never be read.
         const line = this.session.mode === 'json' ? encodeJsonEvent(bye) : encodeTextEvent(bye);
         if (line !== undefined && !this.socket.destroyed) this.socket.write(line);
       } else {
         this.send(bye);
-        this.#outbox.flush();
+        this.outbox.flush();
       }
     }
     this.#finish(bye?.reason ?? 'disconnected', bye?.message);
@@ -287,7 +281,7 @@ export class Connection implements SessionHost, RoomMember {
   };
 
   readonly #onOverflow = (): void => {
-    this.ctx.logger.info('slow_consumer', { user: this.session.username, peer: this.peer, queued: this.#outbox.pendingBytes });
+    this.ctx.logger.info('slow_consumer', { user: this.session.username, peer: this.peer, queued: this.outbox.pendingBytes });
     this.session.end('slow_consumer');
   };
 

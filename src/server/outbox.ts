@@ -1,16 +1,25 @@
+import { TurnBatch } from './turn-batch.js';
+
 /** The part of a socket an Outbox writes to (a net.Socket, or a fake in tests). */
 export interface OutboxSink {
-  write(chunk: Buffer, callback: (error?: Error | null) => void): boolean;
+  write(chunk: Buffer, callback?: (error?: Error | null) => void): boolean;
+  cork(): void;
+  uncork(): void;
   readonly writableLength: number;
 }
 
-/** Batches flushes: every outbox with data is written once per event-loop turn. */
+/** Something the scheduler flushes once per event-loop turn. */
+export interface Flushable {
+  flush(): void;
+}
+
+/** Batches flushes: everything dirty is written once per event-loop turn. */
 export class FlushScheduler {
-  readonly #dirty = new Set<Outbox>();
+  readonly #dirty = new Set<Flushable>();
   #scheduled = false;
 
-  schedule(outbox: Outbox): void {
-    this.#dirty.add(outbox);
+  schedule(item: Flushable): void {
+    this.#dirty.add(item);
     if (this.#scheduled) return;
     this.#scheduled = true;
     setImmediate(this.#flushAll);
@@ -21,22 +30,81 @@ export class FlushScheduler {
     // Snapshot first: a flush may schedule more, which then belongs to the next turn.
     const dirty = [...this.#dirty];
     this.#dirty.clear();
-    for (const outbox of dirty) outbox.flush();
+    for (const item of dirty) item.flush();
   };
 }
 
 /**
- * A bounded send queue. Frames pushed during one turn are joined into one
- * write. When what is queued here plus what the socket still holds passes the
- * limit, the client is a slow consumer: `onOverflow` runs (once, on the next
- * tick, so a broadcast in progress is never re-entered) and later frames are
- * dropped.
+ * The broadcast stream of one mode: frames published this turn go into one
+ * TurnBatch, which every member's Outbox writes at flush.
  */
-export class Outbox {
-  #frames: Buffer[] = [];
-  #queuedBytes = 0;
+export class BroadcastChannel implements Flushable {
+  readonly #members = new Set<Outbox>();
+  #current = new TurnBatch();
+
+  constructor(private readonly scheduler: FlushScheduler) {}
+
+  get size(): number {
+    return this.#members.size;
+  }
+
+  /** The batch being filled this turn. */
+  get current(): TurnBatch {
+    return this.#current;
+  }
+
+  add(outbox: Outbox): void {
+    this.#members.add(outbox);
+    outbox.follow(this);
+  }
+
+  remove(outbox: Outbox): void {
+    if (this.#members.delete(outbox)) outbox.unfollow(this);
+  }
+
+  has(outbox: Outbox): boolean {
+    return this.#members.has(outbox);
+  }
+
+  /** Adds a frame for every member except `from` (which must be a member, or undefined). */
+  publish(frame: Buffer, from: Outbox | undefined): void {
+    const index = this.#current.add(frame);
+    from?.skip(this, index);
+    if (this.#current.length === 1) this.scheduler.schedule(this);
+  }
+
+  flush(): void {
+    for (const outbox of this.#members) outbox.flush();
+    this.#current = new TurnBatch();
+  }
+}
+
+interface PrivateFrame {
+  readonly frame: Buffer;
+  /** How many broadcast frames of the current batch came before it. */
+  readonly at: number;
+}
+
+/**
+ * One client's bounded send queue: its own frames (replies, acks) and, while
+ * it is in the room, the broadcast batch of its mode, written together in the
+ * order they were produced, once per turn. When what is owed plus what the
+ * socket still holds passes the limit, the client is a slow consumer:
+ * `onOverflow` runs (once, on the next tick, so a broadcast in progress is
+ * never re-entered) and nothing more is queued.
+ */
+export class Outbox implements Flushable {
+  #private: PrivateFrame[] = [];
+  #privateBytes = 0;
+  #channel: BroadcastChannel | undefined;
+  /** The batch `#from` and `#skipped` refer to; a new batch starts them over. */
+  #batch: TurnBatch | undefined;
+  /** First frame of `#batch` still owed to this client. */
+  #from = 0;
+  /** This client's own frames in `#batch`, which it must not receive. */
+  #skipped: number[] = [];
   #overflowed = false;
-  /** When the socket last had nothing pending, or last made progress; undefined while idle. */
+  /** When output started pending, or last made progress; undefined while idle. */
   #waitingSince: number | undefined;
 
   constructor(
@@ -47,37 +115,86 @@ export class Outbox {
     private readonly now: () => number,
   ) {}
 
-  /** Bytes accepted but not yet handed to the kernel. */
+  /** Bytes owed but not yet handed to the kernel. */
   get pendingBytes(): number {
-    return this.#queuedBytes + this.sink.writableLength;
+    return this.#privateBytes + this.#owedBroadcastBytes() + this.sink.writableLength;
   }
 
   get overflowed(): boolean {
     return this.#overflowed;
   }
 
+  /** Queues a frame for this client only. */
   push(frame: Buffer): void {
     if (this.#overflowed) return;
-    this.#frames.push(frame);
-    this.#queuedBytes += frame.length;
-    if (this.limitBytes > 0 && this.pendingBytes > this.limitBytes) {
-      this.#overflowed = true;
-      this.#frames = [];
-      this.#queuedBytes = 0;
-      process.nextTick(this.onOverflow);
-      return;
-    }
-    if (this.#frames.length === 1) this.scheduler.schedule(this);
+    this.#private.push({ frame, at: this.#sync()?.length ?? 0 });
+    this.#privateBytes += frame.length;
+    if (this.#exceedsLimit()) return;
+    if (this.#private.length === 1) this.scheduler.schedule(this);
   }
 
-  /** Writes everything queued now (the scheduler calls this; so does a close). */
+  /** Called by the channel on join: receive what is published from now on. */
+  follow(channel: BroadcastChannel): void {
+    this.#channel = channel;
+    this.#from = this.#sync()!.length;
+  }
+
+  /** Called by the channel on leave. What was owed from this turn's batch is dropped. */
+  unfollow(channel: BroadcastChannel): void {
+    if (this.#channel !== channel) return;
+    this.#channel = undefined;
+    this.#batch = undefined;
+    this.#skipped = [];
+  }
+
+  /** Called by the channel: frame `index` of the current batch is this client's own. */
+  skip(channel: BroadcastChannel, index: number): void {
+    if (this.#channel === channel && this.#sync() !== undefined) this.#skipped.push(index);
+  }
+
+  /** Writes everything owed now (the scheduler and the channel call this; so does a close). */
   flush(): void {
-    if (this.#frames.length === 0) return;
-    const data = this.#frames.length === 1 ? this.#frames[0]! : Buffer.concat(this.#frames, this.#queuedBytes);
-    this.#frames = [];
-    this.#queuedBytes = 0;
+    if (this.#overflowed) return;
+    const batch = this.#sync();
+    const to = batch?.length ?? 0;
+    if (this.#private.length === 0 && this.#from >= to) return;
+    if (this.#exceedsLimit()) return;
+
+    const pieces: Buffer[] = [];
+    let next = this.#from;
+    let skipAt = 0;
+    // Broadcast frames [next, end), minus this client's own.
+    const owe = (end: number): void => {
+      if (batch === undefined) return;
+      while (skipAt < this.#skipped.length && this.#skipped[skipAt]! < end) {
+        const own = this.#skipped[skipAt++]!;
+        if (own > next) pieces.push(batch.slice(next, own));
+        next = Math.max(next, own + 1);
+      }
+      if (end > next) pieces.push(batch.slice(next, end));
+      next = Math.max(next, end);
+    };
+    for (const { frame, at } of this.#private) {
+      owe(at);
+      pieces.push(frame);
+    }
+    owe(to);
+
+    this.#private = [];
+    this.#privateBytes = 0;
+    this.#from = to;
+    this.#skipped = this.#skipped.length === 0 ? this.#skipped : [];
+    if (pieces.length === 0) return;
     if (this.#waitingSince === undefined) this.#waitingSince = this.now();
-    this.sink.write(data, this.#written);
+    if (pieces.length === 1) {
+      this.sink.write(pieces[0]!, this.#written);
+      return;
+    }
+    // Several pieces: one writev, no copy.
+    this.sink.cork();
+    for (let i = 0; i < pieces.length - 1; i += 1) this.sink.write(pieces[i]!);
+    this.sink.write(pieces[pieces.length - 1]!, this.#written);
+    this.sink.uncork();
   }
 
   /** True when output has been pending without progress for longer than `timeoutMs`. */
@@ -85,8 +202,36 @@ export class Outbox {
     return this.#waitingSince !== undefined && this.sink.writableLength > 0 && this.now() - this.#waitingSince > timeoutMs;
   }
 
+  /** The channel's current batch, starting over when it is a new one. */
+  #sync(): TurnBatch | undefined {
+    const current = this.#channel?.current;
+    if (current !== this.#batch) {
+      this.#batch = current;
+      this.#from = 0;
+      if (this.#skipped.length > 0) this.#skipped = [];
+    }
+    return current;
+  }
+
+  #owedBroadcastBytes(): number {
+    const batch = this.#sync();
+    if (batch === undefined || this.#from >= batch.length) return 0;
+    // Own frames are few; counting them in keeps this O(1) and errs on the safe side.
+    return batch.bytes - batch.bytesBefore(this.#from);
+  }
+
+  #exceedsLimit(): boolean {
+    if (this.limitBytes === 0 || this.pendingBytes <= this.limitBytes) return false;
+    this.#overflowed = true;
+    this.#private = [];
+    this.#privateBytes = 0;
+    process.nextTick(this.onOverflow);
+    return true;
+  }
+
   readonly #written = (error?: Error | null): void => {
     if (error) return;
     this.#waitingSince = this.sink.writableLength > 0 ? this.now() : undefined;
   };
 }
+

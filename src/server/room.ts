@@ -1,15 +1,16 @@
 import { encodeJsonEvent } from '../protocol/json-codec.js';
 import type { ChatMessage, Join, Leave } from '../protocol/messages.js';
 import { encodeTextEvent } from '../protocol/text-codec.js';
+import { BroadcastChannel, type FlushScheduler, type Outbox } from './outbox.js';
 
 export type RoomEvent = ChatMessage | Join | Leave;
 export type WireMode = 'text' | 'json';
 
-/** Someone in the room: receives frames already encoded for its mode. */
+/** Someone in the room: receives, through its outbox, frames already encoded for its mode. */
 export interface RoomMember {
   readonly username: string;
   readonly mode: WireMode;
-  deliver(frame: Buffer): void;
+  readonly outbox: Outbox;
 }
 
 /**
@@ -22,43 +23,63 @@ export interface Room {
   leave(member: RoomMember): void;
   /** Sends to every member except `from`. */
   publish(event: RoomEvent, from?: RoomMember): void;
+  /** Everyone in the room, in the order they joined. */
   usernames(): string[];
   readonly size: number;
 }
 
+const ENCODERS: Readonly<Record<WireMode, (event: RoomEvent) => string>> = {
+  text: (event) => encodeTextEvent(event)!,
+  json: (event) => encodeJsonEvent(event)!,
+};
+
 /**
- * Broadcasts within one process. Each event is encoded at most once per mode
- * and the same buffer goes to every member, iterating a snapshot so members
- * joining or leaving during a broadcast change nothing underway.
+ * Broadcasts within one process. Each event is encoded once per mode into
+ * that mode's channel; at the end of the turn every member writes the
+ * channel's joined batch, so the cost per member is one write per turn, not
+ * one copy per message.
  */
 export class LocalRoom implements Room {
-  readonly #members = new Set<RoomMember>();
-  #snapshot: readonly RoomMember[] = [];
+  readonly #members = new Map<RoomMember, WireMode>();
+  readonly #channels: Readonly<Record<WireMode, BroadcastChannel>>;
+  #usernames: string[] | undefined;
+
+  constructor(scheduler: FlushScheduler) {
+    this.#channels = { text: new BroadcastChannel(scheduler), json: new BroadcastChannel(scheduler) };
+  }
 
   get size(): number {
     return this.#members.size;
   }
 
   join(member: RoomMember): void {
-    this.#members.add(member);
-    this.#snapshot = [...this.#members];
+    if (this.#members.has(member)) return;
+    // The mode is read once: it cannot change after login.
+    this.#members.set(member, member.mode);
+    this.#channels[member.mode].add(member.outbox);
+    this.#usernames = undefined;
   }
 
   leave(member: RoomMember): void {
-    if (this.#members.delete(member)) this.#snapshot = [...this.#members];
+    const mode = this.#members.get(member);
+    if (mode === undefined) return;
+    this.#members.delete(member);
+    this.#channels[mode].remove(member.outbox);
+    this.#usernames = undefined;
   }
 
   publish(event: RoomEvent, from?: RoomMember): void {
-    let text: Buffer | undefined;
-    let json: Buffer | undefined;
-    for (const member of this.#snapshot) {
-      if (member === from) continue;
-      if (member.mode === 'json') member.deliver((json ??= Buffer.from(encodeJsonEvent(event)!, 'utf8')));
-      else member.deliver((text ??= Buffer.from(encodeTextEvent(event)!, 'utf8')));
+    const fromMode = from === undefined ? undefined : this.#members.get(from);
+    for (const mode of ['text', 'json'] as const) {
+      const channel = this.#channels[mode];
+      const audience = channel.size - (fromMode === mode ? 1 : 0);
+      if (audience <= 0) continue;
+      channel.publish(Buffer.from(ENCODERS[mode](event), 'utf8'), fromMode === mode ? from!.outbox : undefined);
     }
   }
 
   usernames(): string[] {
-    return this.#snapshot.map((member) => member.username);
+    this.#usernames ??= [...this.#members.keys()].map((member) => member.username);
+    return this.#usernames.slice();
   }
 }

@@ -1,19 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
-import { FlushScheduler, Outbox, type OutboxSink } from '../../src/server/outbox.js';
+import { FlushScheduler, Outbox } from '../../src/server/outbox.js';
+import { FakeSink, nextTurn } from '../helpers/fake-sink.js';
 
-class FakeSink implements OutboxSink {
-  writes: Buffer[] = [];
-  callbacks: ((error?: Error | null) => void)[] = [];
-  writableLength = 0;
-
-  write(chunk: Buffer, callback: (error?: Error | null) => void): boolean {
-    this.writes.push(chunk);
-    this.callbacks.push(callback);
-    return true;
-  }
-}
-
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const b = (s: string): Buffer => Buffer.from(s, 'utf8');
 
 function setup(limit = 1024): { sink: FakeSink; outbox: Outbox; onOverflow: ReturnType<typeof vi.fn>; clock: { t: number }; scheduler: FlushScheduler } {
