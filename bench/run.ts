@@ -48,7 +48,7 @@ const STORM_PASSWORD = 'bench-storm-pw';
 /** A window of un-acked `say`s per sender: the server is measured, not a client-side buffer. */
 const WINDOW = 8;
 /** Flags that take the server's per-user and per-address limits out of the way of a load test. */
-const UNLIMITED = ['--rate-limit', '0', '--max-connections', '0', '--max-per-address', '0', '--max-prelogin', '0', '--max-prelogin-per-address', '0', '--heartbeat', '0', '--login-timeout', '0'];
+const UNLIMITED = ['--rate-limit', '0', '--login-queue', '0', '--max-connections', '0', '--max-per-address', '0', '--max-prelogin', '0', '--max-prelogin-per-address', '0', '--heartbeat', '0', '--login-timeout', '0'];
 /** A send queue large enough that a busy generator is not dropped as a slow consumer (0 would mean unbounded). */
 const BENCH_SENDQ = ['--sendq', '64MiB'];
 
@@ -607,9 +607,13 @@ interface MemoryResult {
   clients: number;
   ready: number;
   rssBeforeKiB: number;
+  /** After the first half logged in. */
+  rssMiddleKiB: number;
   rssAfterKiB: Spread;
   peakKiB: number;
   perConnectionBytes: Spread;
+  /** RSS growth per connection over the second half: the cost of one more connection. */
+  marginalPerConnectionBytes: number;
   loginsPerSecond: number;
   settleMs: number;
   serverAlive: boolean;
@@ -619,36 +623,53 @@ interface MemoryResult {
 async function scenarioMemory(clients: number, log: (line: string) => void): Promise<MemoryResult> {
   // Heartbeats on (the default 30 s), as for a real idle client: their timers are part of the cost.
   const server = await startServer(['--heartbeat', '30s']);
-  try {
-    await sleep(1000);
-    await waitQuiet(server.pid, 5000);
-    const before = readRssKiB(server.pid).rss;
-    const conn = await connectAll('mem', server.port, 'json', names('b', clients), CHAT_PASSWORD, { concurrencyPerGen: 64, samplers: 0, timeoutMs: 360_000 });
-    log(`  ${conn.ready} of ${clients} logged in in ${conn.seconds.toFixed(1)} s (${conn.busy} busy retries${conn.errors.length > 0 ? `; ${conn.errors.join('; ')}` : ''})`);
+  const settledRss = async (): Promise<number> => {
     // Every login is announced to everyone already in: let that fan-out finish before reading RSS.
-    const settleMs = await waitQuiet(server.pid, 60_000);
+    await waitQuiet(server.pid, 60_000);
     const readings: number[] = [];
     for (let i = 0; i < 3; i += 1) {
       readings.push(readRssKiB(server.pid).rss);
       await sleep(1000);
     }
+    return spread(readings).median;
+  };
+  try {
+    await sleep(1000);
+    await waitQuiet(server.pid, 5000);
+    const before = readRssKiB(server.pid).rss;
+    // Two halves: the average over all includes V8's young generation, which grows to its
+    // fixed maximum during any burst of logins; the second half's growth is the cost per connection.
+    const half = Math.floor(clients / 2);
+    const first = await connectAll('mem', server.port, 'json', names('b', clients).slice(0, half), CHAT_PASSWORD, { concurrencyPerGen: 64, samplers: 0, timeoutMs: 360_000 });
+    const middle = await settledRss();
+    const second = await connectAll('mem2', server.port, 'json', names('b', clients).slice(half), CHAT_PASSWORD, { concurrencyPerGen: 64, samplers: 0, timeoutMs: 360_000 });
+    const seconds = first.seconds + second.seconds;
+    log(`  ${first.ready + second.ready} of ${clients} logged in in ${seconds.toFixed(1)} s (${first.busy + second.busy} busy retries${[...first.errors, ...second.errors].length > 0 ? `; ${[...first.errors, ...second.errors].join('; ')}` : ''})`);
+    const settleStarted = nowMs();
+    const after = await settledRss();
+    const settleMs = nowMs() - settleStarted;
+    const readings = [after, readRssKiB(server.pid).rss];
     const peak = readRssKiB(server.pid).hwm;
-    const t = await totals('mem');
+    const [t1, t2] = [await totals('mem'), await totals('mem2')];
+    const ready = t1.ready + t2.ready;
     const alive = server.child.exitCode === null && server.child.signalCode === null;
     return {
       clients,
-      ready: t.ready,
+      ready,
       rssBeforeKiB: before,
+      rssMiddleKiB: middle,
       rssAfterKiB: spread(readings),
       peakKiB: peak,
-      perConnectionBytes: spread(readings.map((kib) => ((kib - before) * 1024) / Math.max(1, t.ready))),
-      loginsPerSecond: conn.loginsPerSecond,
+      perConnectionBytes: spread(readings.map((kib) => ((kib - before) * 1024) / Math.max(1, ready))),
+      marginalPerConnectionBytes: ((after - middle) * 1024) / Math.max(1, t2.ready),
+      loginsPerSecond: ready / Math.max(0.001, seconds),
       settleMs,
       serverAlive: alive,
-      dropped: t.dropped,
+      dropped: t1.dropped + t2.dropped,
     };
   } finally {
     await closeGroup('mem').catch(() => undefined);
+    await closeGroup('mem2').catch(() => undefined);
     await server.stop();
   }
 }
@@ -902,14 +923,19 @@ async function main(): Promise<void> {
   }
   if (memory !== undefined) {
     const m = memory;
-    const table = new Table({ style: { head: [], border: [] }, head: ['memory', 'ready', 'RSS before', 'RSS after', 'peak', 'per connection', 'alive'] });
+    const table = new Table({
+      style: { head: [], border: [] },
+      head: ['memory', 'ready', 'RSS before', 'at half', 'RSS after', 'peak', 'per connection (average)', 'per connection (marginal)', 'alive'],
+    });
     table.push([
       `${m.clients} idle logged in`,
       String(m.ready),
       `${(m.rssBeforeKiB / 1024).toFixed(1)} MiB`,
+      `${(m.rssMiddleKiB / 1024).toFixed(1)} MiB`,
       fmtSpread(m.rssAfterKiB, 1, 1 / 1024) + ' MiB',
       `${(m.peakKiB / 1024).toFixed(1)} MiB`,
       fmtSpread(m.perConnectionBytes, 0) + ' B',
+      `${Math.round(m.marginalPerConnectionBytes).toLocaleString('en-US')} B`,
       m.serverAlive ? 'yes' : 'NO',
     ]);
     out.push(table.toString());

@@ -59,6 +59,9 @@ export interface ServerConfig {
   readonly trustedProxies: string;
 }
 
+/** One bcrypt worker per core (at most 64). */
+const DEFAULT_HASH_WORKERS = Math.min(availableParallelism(), 64);
+
 type Kind = 'string' | 'port' | 'count' | 'duration' | 'size' | 'cost' | 'path' | 'flag' | 'cidrs';
 
 interface OptionSpec {
@@ -97,7 +100,7 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
   { key: 'maxPerAddress', flag: 'max-per-address', env: 'CHAT_MAX_PER_ADDRESS', kind: 'count', default: '50', zeroDisables: true, help: 'open connections from one client address' },
   { key: 'maxPreLogin', flag: 'max-prelogin', env: 'CHAT_MAX_PRELOGIN', kind: 'count', default: '256', zeroDisables: true, help: 'connections not logged in yet, in all (a slowloris cannot use up the server)' },
   { key: 'maxPreLoginPerAddress', flag: 'max-prelogin-per-address', env: 'CHAT_MAX_PRELOGIN_PER_ADDRESS', kind: 'count', default: '8', zeroDisables: true, help: 'connections not logged in yet from one client address' },
-  { key: 'loginQueue', flag: 'login-queue', env: 'CHAT_LOGIN_QUEUE', kind: 'count', default: '256', zeroDisables: true, help: 'password checks that may wait for a worker; past it logins are told the server is busy' },
+  { key: 'loginQueue', flag: 'login-queue', env: 'CHAT_LOGIN_QUEUE', kind: 'count', default: String(DEFAULT_HASH_WORKERS * 16), zeroDisables: true, help: 'password checks that may wait for a worker (default: 16 per worker, about 6 s of waiting at bcrypt cost 12); past it logins are told the server is busy' },
   { key: 'throttleAddressFailures', flag: 'throttle-address-failures', env: 'CHAT_THROTTLE_ADDRESS_FAILURES', kind: 'count', default: '10', zeroDisables: true, max: 10_000, help: 'failed logins from one client address within --throttle-window that lock the address' },
   { key: 'throttleUserFailures', flag: 'throttle-user-failures', env: 'CHAT_THROTTLE_USER_FAILURES', kind: 'count', default: '10', zeroDisables: true, max: 10_000, help: 'failed logins for one username, from 2 or more addresses, within --throttle-window that lock the username' },
   { key: 'throttleWindowMs', flag: 'throttle-window', env: 'CHAT_THROTTLE_WINDOW', kind: 'duration', default: '10m', zeroDisables: true, help: 'sliding window failed logins are counted in (0 switches login throttling off)' },
@@ -105,7 +108,7 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
   { key: 'throttleMaxPenaltyMs', flag: 'throttle-max-penalty', env: 'CHAT_THROTTLE_MAX_PENALTY', kind: 'duration', default: '1h', help: 'longest lock (never shorter than --throttle-penalty)' },
   { key: 'throttleMemoryMs', flag: 'throttle-memory', env: 'CHAT_THROTTLE_MEMORY', kind: 'duration', default: '24h', zeroDisables: true, help: 'how long repeat locks are remembered after the last one ended' },
   { key: 'throttleTrustMs', flag: 'throttle-trust', env: 'CHAT_THROTTLE_TRUST', kind: 'duration', default: '336h', zeroDisables: true, help: 'a locked username may still log in from an address it logged in from this recently' },
-  { key: 'hashWorkers', flag: 'hash-workers', env: 'CHAT_HASH_WORKERS', kind: 'count', default: String(Math.min(availableParallelism(), 64)), min: 1, max: 64, help: 'worker threads running bcrypt (default: the number of cores)' },
+  { key: 'hashWorkers', flag: 'hash-workers', env: 'CHAT_HASH_WORKERS', kind: 'count', default: String(DEFAULT_HASH_WORKERS), min: 1, max: 64, help: 'worker threads running bcrypt (default: the number of cores)' },
   { key: 'adminPollMs', flag: 'admin-poll', env: 'CHAT_ADMIN_POLL', kind: 'duration', default: '500ms', min: 50, max: 2000, help: 'how often to look for kicks, removals and disables from chat-admin' },
   { key: 'shutdownGraceMs', flag: 'shutdown-grace', env: 'CHAT_SHUTDOWN_GRACE', kind: 'duration', default: '2s', min: 0, max: 4000, help: 'time clients get to read their goodbye on shutdown' },
   { key: 'tlsCert', flag: 'tls-cert', env: 'CHAT_TLS_CERT', kind: 'path', default: '', help: 'serve TLS with this PEM certificate (with --tls-key)' },

@@ -102,18 +102,19 @@ export class Connection implements SessionHost, RoomMember {
       rateLimitPerSecond: config.rateLimitPerSecond,
     });
     this.#splitter = new LineSplitter(this.session.maxLineBytes);
-    this.outbox = new Outbox(socket, ctx.scheduler, config.sendQueueBytes, this.#onOverflow, ctx.now);
+    this.outbox = new Outbox(socket, ctx.scheduler, config.sendQueueBytes, this, ctx.now);
 
     this.#tcp.setNoDelay(true);
     if (config.keepAliveMs > 0) this.#tcp.setKeepAlive(true, config.keepAliveMs);
-    socket.on('data', this.#onData);
-    socket.on('end', this.#onEnd);
-    socket.on('error', this.#onError);
-    socket.on('close', this.#onClose);
+    Connection.#owners.set(socket, this);
+    socket.on('data', Connection.#onData);
+    socket.on('end', Connection.#onEnd);
+    socket.on('error', Connection.#onError);
+    socket.on('close', Connection.#onClose);
     // The transport may have paused the socket while it looked at the first bytes.
     socket.resume();
-    this.#greetingTimer = setTimeout(this.#onGreetingDue, Math.max(0, GREETING_DELAY_MS - opened.silentMs));
-    if (config.loginTimeoutMs > 0) this.#loginTimer = setTimeout(this.#onLoginTimeout, config.loginTimeoutMs);
+    this.#greetingTimer = setTimeout(Connection.#onGreetingDue, Math.max(0, GREETING_DELAY_MS - opened.silentMs), this);
+    if (config.loginTimeoutMs > 0) this.#loginTimer = setTimeout(Connection.#onLoginTimeout, config.loginTimeoutMs, this);
   }
 
   get username(): string {
@@ -180,7 +181,7 @@ export class Connection implements SessionHost, RoomMember {
     this.ctx.room.publish({ type: 'join', user: username }, this);
     this.ctx.logger.info('login', { user: username, peer: this.peer, mode: this.mode, transport: this.transport, session: this.id });
     const { heartbeatMs, idleTimeoutMs } = this.ctx.config;
-    if (this.mode === 'json' && heartbeatMs > 0) this.#heartbeatTimer = setInterval(this.#onHeartbeat, heartbeatMs);
+    if (this.mode === 'json' && heartbeatMs > 0) this.#heartbeatTimer = setInterval(Connection.#onHeartbeat, heartbeatMs, this);
     if (this.mode === 'text' && idleTimeoutMs > 0) {
       this.#tcp.setTimeout(idleTimeoutMs);
       this.#tcp.on('timeout', () => this.session.end('timeout'));
@@ -225,8 +226,40 @@ export class Connection implements SessionHost, RoomMember {
   }
 
   // ---- socket and timer listeners ----
+  // Shared functions, not per-connection closures: thousands of idle connections
+  // each carrying eight bound listeners would cost about half a kilobyte apiece.
 
-  readonly #onData = (chunk: Buffer): void => {
+  static readonly #owners = new WeakMap<Duplex, Connection>();
+  static #onData(this: Duplex, chunk: Buffer): void {
+    const connection = Connection.#owners.get(this);
+    if (connection !== undefined) connection.#receive(chunk);
+  }
+  static #onEnd(this: Duplex): void {
+    Connection.#owners.get(this)?.session.streamEnded();
+  }
+  static #onError(this: Duplex, error: NodeJS.ErrnoException): void {
+    const connection = Connection.#owners.get(this);
+    if (connection !== undefined) connection.#failed(error);
+  }
+  static #onClose(this: Duplex): void {
+    const connection = Connection.#owners.get(this);
+    if (connection === undefined) return;
+    connection.session.streamEnded();
+    connection.ctx.closed(connection);
+  }
+  static #onGreetingDue(connection: Connection): void {
+    connection.#greetingTimer = undefined;
+    connection.session.greetingDue();
+  }
+  static #onLoginTimeout(connection: Connection): void {
+    connection.#loginTimer = undefined;
+    if (connection.session.state !== 'chatting') connection.session.end('login_timeout');
+  }
+  static #onHeartbeat(connection: Connection): void {
+    connection.#heartbeat();
+  }
+
+  #receive(chunk: Buffer): void {
     this.#heardSinceTick = true;
     this.#missedPings = 0;
     if (this.session.state !== 'chatting') {
@@ -242,32 +275,15 @@ export class Connection implements SessionHost, RoomMember {
       if (this.session.state === 'authenticating' || this.#held.length > 0) this.#held.push(event);
       else this.#handle(event);
     }
-  };
+  }
 
-  readonly #onEnd = (): void => this.session.streamEnded();
-
-  readonly #onError = (error: NodeJS.ErrnoException): void => {
+  #failed(error: NodeJS.ErrnoException): void {
     if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') this.ctx.logger.error('socket_error', { peer: this.peer, code: error.code, error: error.message });
     this.session.streamEnded();
-  };
-
-  readonly #onClose = (): void => {
-    this.session.streamEnded();
-    this.ctx.closed(this);
-  };
-
-  readonly #onGreetingDue = (): void => {
-    this.#greetingTimer = undefined;
-    this.session.greetingDue();
-  };
-
-  readonly #onLoginTimeout = (): void => {
-    this.#loginTimer = undefined;
-    if (this.session.state !== 'chatting') this.session.end('login_timeout');
-  };
+  }
 
   /** JSON mode: a ping after an interval of silence; a fourth silent interval ends it. */
-  readonly #onHeartbeat = (): void => {
+  #heartbeat(): void {
     if (this.#heardSinceTick) {
       this.#heardSinceTick = false;
       return;
@@ -278,12 +294,13 @@ export class Connection implements SessionHost, RoomMember {
     }
     this.#missedPings += 1;
     this.send({ type: 'ping' });
-  };
+  }
 
-  readonly #onOverflow = (): void => {
+  /** The outbox passed its limit: a slow consumer. */
+  outboxOverflowed(): void {
     this.ctx.logger.info('slow_consumer', { user: this.session.username, peer: this.peer, queued: this.outbox.pendingBytes });
     this.session.end('slow_consumer');
-  };
+  }
 
   #handle(event: SplitEvent): void {
     if (this.#greetingTimer !== undefined) this.#clearTimer('greeting');

@@ -79,6 +79,11 @@ export class BroadcastChannel implements Flushable {
   }
 }
 
+/** Told when an outbox passes its limit. */
+export interface OverflowListener {
+  outboxOverflowed(): void;
+}
+
 interface PrivateFrame {
   readonly frame: Buffer;
   /** How many broadcast frames of the current batch came before it. */
@@ -90,7 +95,7 @@ interface PrivateFrame {
  * it is in the room, the broadcast batch of its mode, written together in the
  * order they were produced, once per turn. When what is owed plus what the
  * socket still holds passes the limit, the client is a slow consumer:
- * `onOverflow` runs (once, on the next tick, so a broadcast in progress is
+ * its listener is told (once, on the next tick, so a broadcast in progress is
  * never re-entered) and nothing more is queued.
  */
 export class Outbox implements Flushable {
@@ -111,7 +116,7 @@ export class Outbox implements Flushable {
     private readonly sink: OutboxSink,
     private readonly scheduler: FlushScheduler,
     private readonly limitBytes: number,
-    private readonly onOverflow: () => void,
+    private readonly overflow: OverflowListener,
     private readonly now: () => number,
   ) {}
 
@@ -225,7 +230,7 @@ export class Outbox implements Flushable {
     this.#overflowed = true;
     this.#private = [];
     this.#privateBytes = 0;
-    process.nextTick(this.onOverflow);
+    process.nextTick(() => this.overflow.outboxOverflowed());
     return true;
   }
 

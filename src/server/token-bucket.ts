@@ -34,20 +34,39 @@ export class TokenBucket {
 /**
  * Rate limiting with escalation: lines past the limit are refused; a sender
  * who keeps going at several times the limit drains a second bucket of
- * "refusals" (refilled at the same rate) and is then cut off.
+ * "refusals" (twice the burst, refilled at the same rate) and is then cut off.
+ * Two buckets as four plain numbers: one is kept per logged-in user.
  */
 export class FloodGuard {
-  readonly #messages: TokenBucket;
-  readonly #refusals: TokenBucket;
+  #messages: number;
+  #refusals: number;
+  #updatedAt: number;
 
-  constructor(burst: number, perSecond: number, now: number) {
-    this.#messages = new TokenBucket(burst, perSecond, now);
-    this.#refusals = new TokenBucket(burst * 2, perSecond, now);
+  constructor(
+    private readonly burst: number,
+    private readonly perSecond: number,
+    now: number,
+  ) {
+    this.#messages = burst;
+    this.#refusals = burst * 2;
+    this.#updatedAt = now;
   }
 
   /** `allow`: deliver; `refuse`: tell the sender to slow down; `disconnect`: flooding. */
   check(now: number): 'allow' | 'refuse' | 'disconnect' {
-    if (this.#messages.take(now)) return 'allow';
-    return this.#refusals.take(now) ? 'refuse' : 'disconnect';
+    if (this.perSecond === 0) return 'allow';
+    const refill = (Math.max(0, now - this.#updatedAt) / 1000) * this.perSecond;
+    this.#updatedAt = now;
+    this.#messages = Math.min(this.burst, this.#messages + refill);
+    this.#refusals = Math.min(this.burst * 2, this.#refusals + refill);
+    if (this.#messages >= 1) {
+      this.#messages -= 1;
+      return 'allow';
+    }
+    if (this.#refusals >= 1) {
+      this.#refusals -= 1;
+      return 'refuse';
+    }
+    return 'disconnect';
   }
 }

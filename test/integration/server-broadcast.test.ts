@@ -7,7 +7,7 @@ const names = (prefix: string, n: number) => Array.from({ length: n }, (_, i) =>
 describe('broadcast', () => {
   it('delivers every message to each of 200 clients, in each sender\'s order, never to the sender', async () => {
     const users = names('u', 200);
-    const f = await startServer(users, ['--rate-limit', '0', '--max-per-address', '0', '--max-prelogin-per-address', '0']);
+    const f = await startServer(users, ['--rate-limit', '0', '--max-per-address', '0', '--max-prelogin-per-address', '0', '--login-queue', '0']);
     const clients: WireClient[] = [];
     for (let i = 0; i < users.length; i += 25) {
       clients.push(...(await Promise.all(users.slice(i, i + 25).map((name) => f.json(name)))));

@@ -54,7 +54,7 @@ describe('liveness', () => {
 describe('slow readers', () => {
   it('drops a client that never reads as slow_consumer while 200 others chat and get every message', async () => {
     const users = names('c', 201);
-    const f = await startServer(users, ['--rate-limit', '0', '--max-per-address', '0', '--max-prelogin-per-address', '0', '--sendq', '64KiB']);
+    const f = await startServer(users, ['--rate-limit', '0', '--max-per-address', '0', '--max-prelogin-per-address', '0', '--login-queue', '0', '--sendq', '64KiB']);
     const clients: WireClient[] = [];
     for (let i = 0; i < users.length; i += 40) clients.push(...(await Promise.all(users.slice(i, i + 40).map((n) => f.json(n)))));
     const [stuck, ...others] = clients as [WireClient, ...WireClient[]];

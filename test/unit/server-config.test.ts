@@ -43,7 +43,7 @@ describe('buildServerConfig: defaults', () => {
       maxPerAddress: 50,
       maxPreLogin: 256,
       maxPreLoginPerAddress: 8,
-      loginQueue: 256,
+      loginQueue: Math.min(availableParallelism(), 64) * 16,
       throttleAddressFailures: 10,
       throttleUserFailures: 10,
       throttleWindowMs: 600_000,

@@ -9,7 +9,7 @@ function setup(limit = 1024): { sink: FakeSink; outbox: Outbox; onOverflow: Retu
   const scheduler = new FlushScheduler();
   const onOverflow = vi.fn();
   const clock = { t: 0 };
-  const outbox = new Outbox(sink, scheduler, limit, onOverflow, () => clock.t);
+  const outbox = new Outbox(sink, scheduler, limit, { outboxOverflowed: onOverflow }, () => clock.t);
   return { sink, outbox, onOverflow, clock, scheduler };
 }
 
@@ -39,7 +39,7 @@ describe('Outbox: coalescing', () => {
   it('one scheduler flushes each of several outboxes once per turn', async () => {
     const scheduler = new FlushScheduler();
     const sinks = [new FakeSink(), new FakeSink(), new FakeSink()];
-    const outboxes = sinks.map((s) => new Outbox(s, scheduler, 1024, () => undefined, () => 0));
+    const outboxes = sinks.map((s) => new Outbox(s, scheduler, 1024, { outboxOverflowed: () => undefined }, () => 0));
     for (const [i, o] of outboxes.entries()) {
       o.push(b(`${i}a`));
       o.push(b(`${i}b`));

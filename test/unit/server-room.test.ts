@@ -13,7 +13,7 @@ class FakeMember implements RoomMember {
     limit = 0,
     onOverflow: () => void = () => undefined,
   ) {
-    this.outbox = new Outbox(this.sink, scheduler, limit, onOverflow, () => 0);
+    this.outbox = new Outbox(this.sink, scheduler, limit, { outboxOverflowed: onOverflow }, () => 0);
   }
 }
 
