@@ -9,6 +9,8 @@ export interface PasswordHasher {
   hash(password: string, cost: number): Promise<string>;
   /** Jobs waiting for a worker plus jobs running. */
   readonly pending: number;
+  /** True when a new job would be refused as busy. */
+  readonly saturated: boolean;
   close(): Promise<void>;
 }
 
@@ -51,6 +53,10 @@ export class HashPool implements PasswordHasher {
     return this.#queue.length + this.#running.size;
   }
 
+  get saturated(): boolean {
+    return this.#idle.length === 0 && this.#queue.length >= this.#maxQueue;
+  }
+
   compare(password: string, hash: string): Promise<boolean> {
     return this.#submit({ id: this.#nextId++, op: 'compare', password, hash }) as Promise<boolean>;
   }
@@ -79,7 +85,7 @@ export class HashPool implements PasswordHasher {
 
   #submit(job: HashJob): Promise<boolean | string> {
     if (this.#closed) return Promise.reject(new Error('hash pool closed'));
-    if (this.#idle.length === 0 && this.#queue.length >= this.#maxQueue) return Promise.reject(new HasherBusyError());
+    if (this.saturated) return Promise.reject(new HasherBusyError());
     return new Promise((resolve, reject) => {
       this.#queue.push({ job, resolve, reject });
       this.#dispatch();

@@ -84,6 +84,8 @@ export class LoginService {
       }
     }
 
+    // A full queue is refused before any database work: a storm's retries must stay cheap.
+    if (this.hasher.saturated) return fail('server_busy', 'server_busy');
     let check;
     const started = performance.now();
     try {
