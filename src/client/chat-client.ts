@@ -130,6 +130,9 @@ interface Waiter {
  * One JSON-mode connection to chat-server: socket, line splitter and codec,
  * with a status and no terminal code. Pings are answered here.
  */
+/** Messages kept for a listener that is not attached yet; past this they are dropped. */
+const MAX_UNHEARD = 10_000;
+
 export class ChatClient extends EventEmitter<ChatClientEvents> {
   readonly #socket: net.Socket;
   readonly #splitter = new LineSplitter(MAX_SERVER_LINE_BYTES);
@@ -142,10 +145,25 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
   #byeTimer: NodeJS.Timeout | undefined;
   /** A plain `! ...` line the server sent before its hello (such as "this server requires TLS"). */
   #notice: string | undefined;
+  /**
+   * Messages that arrived while nobody listened for 'message': login_ok and the
+   * first chat lines often come in one read, before the code awaiting the login
+   * has attached its listener. They are handed to the first listener, in order.
+   */
+  #unheard: ServerMessage[] = [];
 
   private constructor(socket: net.Socket) {
     super();
     this.#socket = socket;
+    (this as EventEmitter).on('newListener', (event: string | symbol) => {
+      if (event !== 'message' || this.#unheard.length === 0) return;
+      // newListener fires before the listener is added: hand over once it is.
+      queueMicrotask(() => {
+        const unheard = this.#unheard;
+        this.#unheard = [];
+        for (const message of unheard) this.emit('message', message);
+      });
+    });
     socket.on('data', this.#onData);
     socket.on('error', this.#onError);
     socket.on('close', this.#onClose);
@@ -354,7 +372,8 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
       this.#waiters = this.#waiters.filter((w) => w !== waiter);
       waiter.resolve(message);
     }
-    this.emit('message', message);
+    if (this.listenerCount('message') > 0) this.emit('message', message);
+    else if (waiter === undefined && this.#unheard.length < MAX_UNHEARD) this.#unheard.push(message);
   }
 
   readonly #onError = (error: Error): void => {

@@ -4,6 +4,7 @@
  * text or JSON messages to appear. Speaks neither mode by itself.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 
 export type JsonMessage = Record<string, unknown> & { type: string };
 
@@ -51,6 +52,38 @@ export class WireClient {
         reject(error);
       });
     });
+  }
+
+  /** TLS to `port` (any certificate: tests check the fingerprint), or over an already connected `socket` (after a PROXY header, say). */
+  static connectTls(port: number, options: { socket?: net.Socket; timeoutMs?: number } = {}): Promise<WireClient> {
+    return new Promise((resolve, reject) => {
+      const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...(options.socket === undefined ? {} : { socket: options.socket }) });
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new Error('TLS connect timed out'));
+      }, options.timeoutMs ?? 5000);
+      socket.once('secureConnect', () => {
+        clearTimeout(timer);
+        resolve(new WireClient(socket));
+      });
+      socket.once('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+    });
+  }
+
+  /** The server certificate's SHA-256 fingerprint, on a TLS connection. */
+  get fingerprint(): string {
+    if (!(this.socket instanceof tls.TLSSocket)) throw new Error('not a TLS connection');
+    return this.socket.getPeerCertificate().fingerprint256;
+  }
+
+  /** JSON mode on this connection: hello and login; resolves with login_ok or login_failed. */
+  login(username: string, password: string): Promise<JsonMessage> {
+    this.sendJson({ type: 'hello', proto: 1, client: 'test' });
+    this.sendJson({ type: 'login', username, password });
+    return this.waitForJson((m) => m.type === 'login_ok' || m.type === 'login_failed');
   }
 
   /** Everything received, decoded as UTF-8. */

@@ -200,6 +200,23 @@ describe('piped mode against a fake server', () => {
     expect(err()).toBe('');
   });
 
+  it('prints a message that arrives in the same read as login_ok (before its listener is attached)', async () => {
+    const { port } = await fakeServer((message, peer) => {
+      if (message.type === 'hello') peer.send(HELLO);
+      else if (message.type === 'login') {
+        // One write: the client reads both lines at once and resolves the login only afterwards.
+        peer.raw(encodeJsonEvent(LOGIN_OK)! + encodeJsonEvent({ type: 'message', from: 'ron', text: 'right after login', ts: '2025-01-01T00:00:00Z' })!);
+      } else if (message.type === 'say') peer.send({ type: 'ack', id: message.id! });
+      else if (message.type === 'quit') {
+        peer.send({ type: 'bye', reason: 'quit' });
+        peer.socket.end();
+      }
+    });
+    const { io, out } = pipedIo('hi\n');
+    expect(await runClient(options(port), io, '1', fastTiming)).toBe(0);
+    expect(out()).toMatch(/^\d\d:\d\d ron: right after login\n$/);
+  });
+
   it('takes the password from the first stdin line with --password-stdin', async () => {
     const { port, peers } = await fakeServer(basicScript((m, peer) => m.type === 'say' && peer.send({ type: 'ack', id: m.id! })));
     const { io } = pipedIo('pw\nhello\n');

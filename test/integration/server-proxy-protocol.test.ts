@@ -2,7 +2,6 @@ import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { auditRows, eventually } from '../helpers/db-peek.js';
 import { onCleanup, startServer } from '../helpers/server-fixture.js';
-import { TlsJsonClient } from '../helpers/tls-client.js';
 import { WireClient } from '../helpers/wire-client.js';
 
 const V2_SIGNATURE = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
@@ -110,7 +109,7 @@ describe('PROXY protocol', () => {
     const socket = net.connect({ port: f.port, host: '127.0.0.1' });
     await new Promise((resolve) => socket.once('connect', resolve));
     socket.write('PROXY TCP4 192.0.2.99 127.0.0.1 7000 12345\r\n');
-    const client = await TlsJsonClient.connect(f.port, { socket });
+    const client = await WireClient.connectTls(f.port, { socket });
     onCleanup(() => client.close());
     expect(await client.login('shon', 'pw-shon')).toMatchObject({ type: 'login_ok' });
     expect(f.server.stdout.text).toMatch(/info login user=shon peer=192\.0\.2\.99:7000 mode=json transport=tls /);

@@ -4,7 +4,6 @@ import { generate } from 'selfsigned';
 import { describe, expect, it } from 'vitest';
 import { CLIENT_MAIN, OutputCollector, SERVER_MAIN, spawnNode, waitForExit } from '../helpers/chat-server-process.js';
 import { keptDir, onCleanup, startServer } from '../helpers/server-fixture.js';
-import { TlsJsonClient } from '../helpers/tls-client.js';
 import { WireClient } from '../helpers/wire-client.js';
 
 const FINGERPRINT_LINE = /TLS certificate SHA-256 fingerprint: ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})\n/;
@@ -13,8 +12,8 @@ async function fingerprintOf(server: { stdout: OutputCollector }): Promise<strin
   return (await server.stdout.waitFor(FINGERPRINT_LINE))[1]!;
 }
 
-async function tlsLogin(port: number, name: string): Promise<TlsJsonClient> {
-  const client = await TlsJsonClient.connect(port);
+async function tlsLogin(port: number, name: string): Promise<WireClient> {
+  const client = await WireClient.connectTls(port);
   onCleanup(() => client.close());
   expect(await client.login(name, `pw-${name}`)).toMatchObject({ type: 'login_ok' });
   return client;
@@ -57,7 +56,7 @@ describe('TLS on the chat port', () => {
     const result = await runClient([`tls://127.0.0.1:${f.port}`, '--user', 'shon', '--trust-new-host'], { CHAT_PASSWORD: 'pw-shon', CHAT_KNOWN_HOSTS: knownHosts }, 'hello over tls\n');
     expect(result.stderr, f.server.stdout.text).toContain(`trusting 127.0.0.1:${f.port} on first use`);
     expect(result.code).toBe(0);
-    expect(await ron.waitFor((m) => m.type === 'message')).toMatchObject({ from: 'shon', text: 'hello over tls' });
+    expect(await ron.waitForJson((m) => m.type === 'message')).toMatchObject({ from: 'shon', text: 'hello over tls' });
     expect(await itay.waitForJson((m) => m.type === 'message')).toMatchObject({ from: 'shon', text: 'hello over tls' });
     expect(readFileSync(knownHosts, 'utf8')).toBe(`127.0.0.1:${f.port} ${fingerprint}\n`);
     expect(f.server.stdout.text).toMatch(/info login user=shon peer=127\.0\.0\.1:\d+ mode=json transport=tls /);
@@ -130,7 +129,7 @@ describe('TLS on the chat port', () => {
     const result = await runClient([`tls://localhost:${f.port}`, '--ca', cert, '--user', 'shon'], { CHAT_PASSWORD: 'pw-shon', CHAT_KNOWN_HOSTS: knownHosts }, 'verified\n');
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect(await ron.waitFor((m) => m.type === 'message')).toMatchObject({ text: 'verified' });
+    expect(await ron.waitForJson((m) => m.type === 'message')).toMatchObject({ text: 'verified' });
     // Verified by the CA: nothing pinned.
     expect(() => readFileSync(knownHosts)).toThrow();
   });
