@@ -173,6 +173,13 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
       admitted = address;
       return undefined;
     };
+    /** A connection that never became a Connection gives its slots back. */
+    const releaseAdmitted = (): void => {
+      if (admitted === undefined) return;
+      open.remove(admitted);
+      preLogin.remove(admitted);
+      admitted = undefined;
+    };
     negotiating.add(socket);
     openTransport(socket, transportOptions, admitPeer)
       .then((outcome) => {
@@ -184,10 +191,7 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
           logger.info('connect', { peer: connection.peer, transport: outcome.transport, via: config.proxyProtocol ? via : undefined, connections: connections.size });
           return;
         }
-        if (admitted !== undefined) {
-          open.remove(admitted);
-          preLogin.remove(admitted);
-        }
+        releaseAdmitted();
         if (outcome.ok) {
           outcome.stream.destroy();
           socket.destroy();
@@ -199,6 +203,8 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
       })
       .catch((error: unknown) => {
         negotiating.delete(socket);
+        unhold();
+        releaseAdmitted();
         socket.destroy();
         logger.error('transport_error', { peer: via, error: error instanceof Error ? error.message : String(error) });
       });
