@@ -32,6 +32,3 @@ export function createLogger(write: (line: string) => void, now: () => Date = ()
     failedLogin: (username, address) => line('warn', `Failed login for ${formatValue(username)} from ${address}`),
   };
 }
-
-/** For tests and embedding: drops everything. */
-export const silentLogger: Logger = { info: () => undefined, error: () => undefined, failedLogin: () => undefined };

@@ -25,10 +25,14 @@ export class TokenBucket {
   }
 
   #refill(now: number): void {
-    const elapsed = Math.max(0, now - this.#updatedAt) / 1000;
-    this.#tokens = Math.min(this.capacity, this.#tokens + elapsed * this.perSecond);
+    this.#tokens = refilled(this.#tokens, this.capacity, this.perSecond, now - this.#updatedAt);
     this.#updatedAt = now;
   }
+}
+
+/** Tokens after `elapsedMs` of refilling at `perSecond`, never above `capacity`. */
+function refilled(tokens: number, capacity: number, perSecond: number, elapsedMs: number): number {
+  return Math.min(capacity, tokens + (Math.max(0, elapsedMs) / 1000) * perSecond);
 }
 
 /**
@@ -55,10 +59,10 @@ export class FloodGuard {
   /** `allow`: deliver; `refuse`: tell the sender to slow down; `disconnect`: flooding. */
   check(now: number): 'allow' | 'refuse' | 'disconnect' {
     if (this.perSecond === 0) return 'allow';
-    const refill = (Math.max(0, now - this.#updatedAt) / 1000) * this.perSecond;
+    const elapsedMs = now - this.#updatedAt;
     this.#updatedAt = now;
-    this.#messages = Math.min(this.burst, this.#messages + refill);
-    this.#refusals = Math.min(this.burst * 2, this.#refusals + refill);
+    this.#messages = refilled(this.#messages, this.burst, this.perSecond, elapsedMs);
+    this.#refusals = refilled(this.#refusals, this.burst * 2, this.perSecond, elapsedMs);
     if (this.#messages >= 1) {
       this.#messages -= 1;
       return 'allow';

@@ -71,7 +71,3 @@ export async function sessionsOfInstances(db: Kysely<Database>, instanceIds: rea
   if (instanceIds.length === 0) return [];
   return db.selectFrom('sessions').selectAll().where('instance_id', 'in', instanceIds).execute();
 }
-
-export async function deleteSessionsOfInstance(db: Kysely<Database>, instanceId: string): Promise<void> {
-  await db.deleteFrom('sessions').where('instance_id', '=', instanceId).execute();
-}
