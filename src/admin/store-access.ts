@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { translateSqliteError } from '../store/errors.js';
 import { openStore, type Store } from '../store/open-store.js';
 import type { TextSink } from './deps.js';
 import type { StoreSettings } from './options.js';
@@ -22,7 +21,7 @@ export async function withStore<T>(
   try {
     return await work(store);
   } catch (error) {
-    throw translateSqliteError(error, store.file);
+    throw store.translateError(error);
   } finally {
     await store.close();
   }

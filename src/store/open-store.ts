@@ -1,9 +1,9 @@
-import { existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, sql, type MigrationProvider } from 'kysely';
+import { resolve } from 'node:path';
+import { Migrator, sql, type Kysely, type MigrationProvider } from 'kysely';
 import { migrations } from '../../migrations/index.js';
-import { StoreError, translateSqliteError } from './errors.js';
+import { dialectOf, inTransaction, type StoreDialect } from './dialects/dialect.js';
+import { openSqlite } from './dialects/sqlite.js';
+import { StoreError } from './errors.js';
 import type { Database } from './schema.js';
 
 export const DEFAULT_DB_FILE = './chat.db';
@@ -22,97 +22,79 @@ export interface Store {
   readonly db: Kysely<Database>;
   /** Absolute path of the database file. */
   readonly file: string;
+  readonly dialect: StoreDialect;
+  /** Turns a driver failure a user can cause (a lock held past the busy timeout) into a StoreError naming this store. */
+  translateError(error: unknown): unknown;
   close(): Promise<void>;
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
 /**
- * Opens (or creates) the database, sets the pragmas every process needs to
- * share one file (WAL, busy timeout, foreign keys), and applies pending
- * migrations. A schema newer than this program is refused before anything is
- * written.
+ * Opens (or creates) the database and applies pending migrations, one
+ * process at a time. A schema newer than this program is refused before
+ * anything is written.
  */
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
   const file = resolve(options.file);
-  if (!existsSync(file)) {
-    if (!options.create) {
-      throw new StoreError('DB_NOT_FOUND', `no such database: ${file}`);
-    }
-    if (!existsSync(dirname(file))) {
-      throw new StoreError('DB_NOT_FOUND', `cannot create database ${file}: folder ${dirname(file)} does not exist`);
-    }
-  }
-  let raw: SqliteDatabase.Database;
-  try {
-    raw = new SqliteDatabase(file, { timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
-  } catch (error) {
-    throw translateSqliteError(error, file);
-  }
-  try {
-    // journal_mode reads the header first, so a non-SQLite file fails here, before any write.
-    raw.pragma('journal_mode = WAL');
-    raw.pragma('synchronous = NORMAL');
-    raw.pragma('foreign_keys = ON');
-  } catch (error) {
-    raw.close();
-    throw translateSqliteError(error, file);
-  }
-
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  const db = openSqlite({ file, create: options.create, busyTimeoutMs: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
+  const dialect = dialectOf(db);
   const store: Store = {
     db,
     file,
-    close: async () => {
-      await db.destroy();
-    },
+    dialect,
+    translateError: (error) => dialect.translateError(error, file),
+    close: () => db.destroy(),
   };
   try {
-    await migrate(db, file);
+    await migrate(db, dialect, file);
   } catch (error) {
     await store.close();
-    throw translateSqliteError(error, file);
+    throw store.translateError(error);
   }
   return store;
 }
 
-async function migrate(db: Kysely<Database>, file: string): Promise<void> {
+/**
+ * Checks without a lock first, so that opening an up-to-date store (every
+ * admin verb, every server start) never waits for another writer; only
+ * pending migrations take the migration lock, and are looked up again under
+ * it, since another process may have applied them meanwhile.
+ */
+async function migrate(db: Kysely<Database>, dialect: StoreDialect, where: string): Promise<void> {
+  if (await isUpToDate(db, where)) return;
+  await dialect.withMigrationLock(db, async (conn) => {
+    if (await isUpToDate(conn, where)) return;
+    const { error } = await new Migrator({ db: conn, provider }).migrateToLatest();
+    if (error !== undefined) throw error;
+  });
+}
+
+/** Whether every migration is applied; throws DB_SCHEMA_TOO_NEW if the store has one this program does not know. */
+async function isUpToDate(db: Kysely<any>, where: string): Promise<boolean> {
   const known = new Set(Object.keys(migrations));
   const applied = await appliedMigrations(db);
   const unknown = applied.filter((name) => !known.has(name));
   if (unknown.length > 0) {
     throw new StoreError(
       'DB_SCHEMA_TOO_NEW',
-      `database ${file} was written by a newer chat-server (unknown migration ${unknown[0]}); upgrade this program`,
+      `database ${where} was written by a newer chat-server (unknown migration ${unknown[0]}); upgrade this program`,
     );
   }
-  if (applied.length === known.size) return;
-  const migrator = new Migrator({ db, provider });
-  const { error } = await migrator.migrateToLatest();
-  if (error !== undefined) throw error;
+  return applied.length === known.size;
 }
 
-async function appliedMigrations(db: Kysely<Database>): Promise<string[]> {
-  const table = await sql<{ name: string }>`select name from sqlite_master where type = 'table' and name = 'kysely_migration'`.execute(db);
-  if (table.rows.length === 0) return [];
+async function appliedMigrations(db: Kysely<any>): Promise<string[]> {
+  const tables = await db.introspection.getTables({ withInternalKyselyTables: true });
+  if (!tables.some((table) => table.name === 'kysely_migration')) return [];
   const rows = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(db);
   return rows.rows.map((row) => row.name);
 }
 
 /**
- * Runs `work` in a write transaction that takes the write lock up front
- * (BEGIN IMMEDIATE), so two processes never deadlock upgrading a read lock.
+ * Runs `work` in a write transaction on one connection (on SQLite, BEGIN
+ * IMMEDIATE: the write lock is taken up front).
  */
 export async function writeTransaction<T>(db: Kysely<Database>, work: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
-  return db.connection().execute(async (conn) => {
-    await sql`begin immediate`.execute(conn);
-    try {
-      const result = await work(conn);
-      await sql`commit`.execute(conn);
-      return result;
-    } catch (error) {
-      await sql`rollback`.execute(conn).catch(() => undefined);
-      throw error;
-    }
-  });
+  return inTransaction(db, dialectOf(db).beginWrite, work);
 }

@@ -1,0 +1,52 @@
+import { sql, type Kysely } from 'kysely';
+
+/**
+ * What differs between the databases the store runs on. Everything
+ * dialect-specific (opening, locking, transactions, error codes) lives in one
+ * module per database that implements this; repositories stay plain Kysely.
+ */
+export interface StoreDialect {
+  readonly name: 'sqlite';
+  /**
+   * Runs `work` on one connection while holding the lock that serialises
+   * migrating between processes; `work`'s failure undoes what it did.
+   */
+  withMigrationLock<T>(db: Kysely<any>, work: (conn: Kysely<any>) => Promise<T>): Promise<T>;
+  /** Starts a transaction that will write, on a connection reserved for it. */
+  beginWrite(conn: Kysely<any>): Promise<void>;
+  /** Turns a driver failure a user can cause (a lock, a read-only file) into a StoreError; anything else is returned as is. */
+  translateError(error: unknown, where: string): unknown;
+}
+
+/** Kysely adapters of chat-server's dialects carry their StoreDialect, so code holding only a Kysely finds it. */
+export interface AdapterWithDialect {
+  readonly storeDialect: StoreDialect;
+}
+
+export function dialectOf(db: Kysely<any>): StoreDialect {
+  const adapter = db.getExecutor().adapter as Partial<AdapterWithDialect>;
+  if (adapter.storeDialect === undefined) throw new Error('this Kysely instance was not opened by openStore');
+  return adapter.storeDialect;
+}
+
+/**
+ * Runs `work` in a transaction on one connection: `begin` starts it, a
+ * failure of `work` rolls it back.
+ */
+export async function inTransaction<T>(
+  db: Kysely<any>,
+  begin: (conn: Kysely<any>) => Promise<void>,
+  work: (conn: Kysely<any>) => Promise<T>,
+): Promise<T> {
+  return db.connection().execute(async (conn) => {
+    await begin(conn);
+    try {
+      const result = await work(conn);
+      await sql`commit`.execute(conn);
+      return result;
+    } catch (error) {
+      await sql`rollback`.execute(conn).catch(() => undefined);
+      throw error;
+    }
+  });
+}
