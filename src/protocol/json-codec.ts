@@ -80,6 +80,23 @@ export function parseServerMessage(line: string): ServerMessage | undefined {
   return SERVER_TYPES.has(obj.type as string) ? (obj as unknown as ServerMessage) : undefined;
 }
 
+/** Raw U+2028/U+2029 (line breaks to some JSON readers) or a lone surrogate's escape (JSON.stringify writes `\ud800`, lowercase). */
+const NEEDS_ESCAPE = /[\u2028\u2029]|\\ud[89a-f]/;
+/** A `\udXXX` escape not itself preceded by an escaped backslash: in JSON.stringify's output only lone surrogates are escaped so. */
+const LONE_SURROGATE_ESCAPE = /(?<=(?:^|[^\\])(?:\\\\)*)\\ud[89a-f][0-9a-f]{2}/g;
+
+/**
+ * One JSON line, newline included, that every reader takes as one line of
+ * valid UTF-8: U+2028/U+2029 escaped, a lone surrogate sent as U+FFFD.
+ */
+export function jsonLine(value: unknown): string {
+  let json = JSON.stringify(value);
+  if (NEEDS_ESCAPE.test(json)) {
+    json = json.replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029').replace(LONE_SURROGATE_ESCAPE, '\\ufffd');
+  }
+  return json + '\n';
+}
+
 /** One JSON line, newline included; text-mode-only events give undefined. */
 export function encodeJsonEvent(event: ServerEvent): string | undefined {
   switch (event.type) {
@@ -88,10 +105,10 @@ export function encodeJsonEvent(event: ServerEvent): string | undefined {
     case 'help':
       return undefined;
     default:
-      return JSON.stringify(event) + '\n';
+      return jsonLine(event);
   }
 }
 
 export function encodeClientMessage(message: ClientMessage): string {
-  return JSON.stringify(message) + '\n';
+  return jsonLine(message);
 }

@@ -1,4 +1,4 @@
-import { sanitizeForLog } from '../protocol/sanitize.js';
+import { escapeForLog } from '../protocol/sanitize.js';
 
 export type LogFields = Readonly<Record<string, string | number | undefined>>;
 
@@ -10,9 +10,14 @@ export interface Logger {
   failedLogin(username: string, address: string): void;
 }
 
+/**
+ * Client text is shown escaped, never deleted (see escapeForLog); a value
+ * with a space, a quote or `=` is quoted, its quotes escaped as `\"`
+ * (backslashes already are), so one line always parses back into its fields.
+ */
 function formatValue(value: string | number): string {
-  const text = sanitizeForLog(String(value), 200);
-  return /[\s"=]/.test(text) || text.length === 0 ? JSON.stringify(text) : text;
+  const text = escapeForLog(String(value), 200);
+  return /[ "=]/.test(text) || text.length === 0 ? `"${text.replace(/"/g, '\\"')}"` : text;
 }
 
 function formatFields(fields: LogFields | undefined): string {

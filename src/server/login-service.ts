@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import { HasherBusyError, type PasswordHasher } from '../accounts/hash-pool.js';
 import { verifyCredentials, type DummyHashes } from '../accounts/verify-credentials.js';
 import type { LoginFailReason } from '../protocol/messages.js';
-import { sanitizeForLog } from '../protocol/sanitize.js';
+import { escapeForLog } from '../protocol/sanitize.js';
 import { appendAudit } from '../store/audit.js';
 import type { Database } from '../store/schema.js';
 import { claimSession } from '../store/sessions.js';
@@ -50,7 +50,7 @@ export class LoginService {
   ) {}
 
   async attempt(attempt: LoginAttempt): Promise<LoginVerdict> {
-    const shownName = sanitizeForLog(attempt.username, 64);
+    const shownName = escapeForLog(attempt.username, 64);
     const audit = (outcome: 'ok' | 'failed', reason: string | null, username = shownName) =>
       appendAudit(this.db, {
         ts: this.clock().toISOString(),
@@ -68,7 +68,7 @@ export class LoginService {
       });
     const fail = async (reason: LoginFailReason, detail: string): Promise<LoginVerdict> => {
       await audit('failed', detail);
-      if (reason !== 'server_busy') this.logger.failedLogin(shownName, attempt.peerAddress);
+      if (reason !== 'server_busy') this.logger.failedLogin(attempt.username, attempt.peerAddress);
       return { ok: false, reason };
     };
 

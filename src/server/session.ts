@@ -3,7 +3,7 @@ import { parseClientMessage } from '../protocol/json-codec.js';
 import type { Bye, ByeReason, LoginFailReason, ServerEvent } from '../protocol/messages.js';
 import { PROTOCOL_VERSION } from '../protocol/limits.js';
 import { HELP_TEXT } from '../protocol/messages.js';
-import { sanitizeForLog, sanitizeText } from '../protocol/sanitize.js';
+import { sanitizeShort, sanitizeText } from '../protocol/sanitize.js';
 import { parseTextCommand, type Request, type RequestType } from './commands.js';
 import { FloodGuard } from './token-bucket.js';
 
@@ -186,7 +186,7 @@ export class Session {
       const command = parseTextCommand(line);
       if (command === undefined) this.#dispatch({ type: 'say', text: line });
       else if (command.kind === 'request') this.#dispatch(command.request);
-      else this.#error('bad_request', `Unknown command ${sanitizeForLog(command.name, 32)}. Type c.help.`);
+      else this.#error('bad_request', `Unknown command ${sanitizeShort(command.name, 32)}. Type c.help.`);
       return;
     }
     // Logging in: a username line, then a password line.

@@ -118,14 +118,15 @@ describe('login', () => {
     expect(ended.duration_ms).toBeGreaterThanOrEqual(0);
   });
 
-  it('cleans a hostile username before it reaches the log or the audit', async () => {
+  it('escapes and caps a hostile username before it reaches the log or the audit', async () => {
     const f = await startServer(['shon']);
     const evil = `\u001b[2J\u001b]0;x\u0007${'e'.repeat(500)}`;
     const { reply } = await attempt(f.port, evil, 'x');
     expect(reply).toMatchObject({ reason: 'invalid_credentials' });
     const [row] = auditRows(f.dbFile, 'login');
-    expect(row!.username!.length).toBeLessThanOrEqual(65);
-    expect(row!.username).not.toMatch(/[\u0000-\u001f]/);
+    // 64 characters kept (counted before escaping), each control shown as an escape, never deleted.
+    expect(row!.username).toBe(`\\x1b[2J\\x1b]0;x\\x07${'e'.repeat(64 - 10)}…`);
     expect(f.server.stdout.text).not.toContain('\u001b');
+    expect(f.server.stdout.text).toContain('Failed login for \\x1b[2J\\x1b]0;x\\x07eee');
   });
 });

@@ -156,4 +156,34 @@ describe('encodeJsonEvent', () => {
     expect(encoded.split('\n')).toHaveLength(2);
     expect(parseServerMessage(encoded.slice(0, -1))).toEqual({ type: 'message', from: 'r', text: 'a\u2028b\rc\nd', ts: 't' });
   });
+
+  it('U+2028 and U+2029 are escaped, so no reader sees a line break', () => {
+    const encoded = encodeJsonEvent({ type: 'message', from: 'r', text: 'a\u2028b\u2029c', ts: 't' })!;
+    expect(encoded).toBe('{"type":"message","from":"r","text":"a\\u2028b\\u2029c","ts":"t"}\n');
+    expect(encoded).not.toMatch(/[\u2028\u2029]/);
+    expect(JSON.parse(encoded)).toMatchObject({ text: 'a\u2028b\u2029c' });
+  });
+
+  it.each([
+    ['a lone high surrogate', 'x\ud800y', 'x\ufffdy'],
+    ['a lone low surrogate', 'x\udfffy', 'x\ufffdy'],
+    ['two lone surrogates in a row', '\ud800\udbff', '\ufffd\ufffd'],
+    ['a lone surrogate next to a real pair', '\ud83d\ude00\ud83d', '😀\ufffd'],
+  ])('%s goes out as U+FFFD', (_name, text, expected) => {
+    const encoded = encodeJsonEvent({ type: 'message', from: 'r', text, ts: 't' })!;
+    expect(encoded).not.toMatch(/\\ud[89a-f]/i);
+    expect(Buffer.from(encoded, 'utf8').toString('utf8')).toBe(encoded);
+    expect((JSON.parse(encoded) as { text: string }).text).toBe(expected);
+  });
+
+  it('text that only looks like a surrogate escape is kept as typed', () => {
+    for (const text of ['\\ud800', '\\\\\\ud800', 'a\\\\ud83d']) {
+      const encoded = encodeJsonEvent({ type: 'message', from: 'r', text, ts: 't' })!;
+      expect((JSON.parse(encoded) as { text: string }).text).toBe(text);
+    }
+  });
+
+  it('a client message is encoded the same way', () => {
+    expect(encodeClientMessage({ type: 'say', text: 'a\ud800\u2028' })).toBe('{"type":"say","text":"a\\ufffd\\u2028"}\n');
+  });
 });

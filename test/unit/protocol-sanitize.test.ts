@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isBlank, sanitizeForLog, sanitizeText } from '../../src/protocol/sanitize.js';
+import { escapeForLog, isBlank, sanitizeShort, sanitizeText, toWellFormed } from '../../src/protocol/sanitize.js';
 
 const ESC = '\x1b';
 
@@ -73,21 +73,60 @@ describe('isBlank', () => {
   });
 });
 
-describe('sanitizeForLog', () => {
-  it('removes controls and escapes', () => {
-    expect(sanitizeForLog(`ro${ESC}[31mn\r\n`)).toBe('ron');
+describe('lone surrogates', () => {
+  it.each([
+    ['lone high surrogate', 'x\ud800y', 'x\ufffdy'],
+    ['lone low surrogate', 'x\udc00y', 'x\ufffdy'],
+    ['high surrogate at the end', 'x\ud83d', 'x\ufffd'],
+    ['two high surrogates then a pair', '\ud800\ud83d\ude00', '\ufffd😀'],
+    ['reversed pair', '\ude00\ud83d', '\ufffd\ufffd'],
+    ['a real pair is kept', 'hi 😀', 'hi 😀'],
+  ])('%s', (_name, input, expected) => {
+    expect(toWellFormed(input)).toBe(expected);
+    expect(sanitizeText(input)).toBe(expected);
+  });
+
+  it('sanitised text always encodes to UTF-8 and back unchanged', () => {
+    const out = sanitizeText(`a\ud800b\x1b[31m\udfffc`);
+    expect(out).toBe('a\ufffdb\ufffdc');
+    expect(Buffer.from(out, 'utf8').toString('utf8')).toBe(out);
+  });
+});
+
+describe('escapeForLog', () => {
+  it.each([
+    ['an escape sequence is shown, not deleted', `al${ESC}[31mice`, 'al\\x1b[31mice'],
+    ['NUL is shown', 'a\x00b', 'a\\x00b'],
+    ['CR, LF and TAB are shown', 'ro\r\nn\t', 'ro\\x0d\\x0an\\x09'],
+    ['DEL and C1 are shown', 'a\x7fb\x9bc', 'a\\x7fb\\x9bc'],
+    ['bidi override is shown', 'ab\u202ecd', 'ab\\u202ecd'],
+    ['line separators are shown', 'a\u2028b\u2029c', 'a\\u2028b\\u2029c'],
+    ['a lone surrogate is shown', 'a\ud800b', 'a\\ud800b'],
+    ['a backslash is doubled, so a typed "\\x1b" differs from ESC', 'al\\x1bice', 'al\\\\x1bice'],
+    ['plain names are unchanged', 'shon.k-1_2', 'shon.k-1_2'],
+    ['Hebrew and emoji are unchanged', 'שלום 😀', 'שלום 😀'],
+  ])('%s', (_name, input, expected) => {
+    expect(escapeForLog(input)).toBe(expected);
   });
 
   it('keeps a string of exactly the cap', () => {
-    expect(sanitizeForLog('a'.repeat(64))).toBe('a'.repeat(64));
+    expect(escapeForLog('a'.repeat(64))).toBe('a'.repeat(64));
   });
 
   it('caps longer strings with a visible mark', () => {
-    expect(sanitizeForLog('a'.repeat(65))).toBe(`${'a'.repeat(64)}…`);
-    expect(sanitizeForLog('abcdef', 3)).toBe('abc…');
+    expect(escapeForLog('a'.repeat(65))).toBe(`${'a'.repeat(64)}…`);
+    expect(escapeForLog('abcdef', 3)).toBe('abc…');
   });
 
-  it('measures the cap after sanitising', () => {
-    expect(sanitizeForLog(`${'\x00'.repeat(100)}abc`, 3)).toBe('abc');
+  it('counts the cap before escaping and never cuts a surrogate pair', () => {
+    expect(escapeForLog(`${'\x00'.repeat(100)}abc`, 3)).toBe('\\x00\\x00\\x00…');
+    expect(escapeForLog('ab😀c', 3)).toBe('ab…');
+  });
+});
+
+describe('sanitizeShort', () => {
+  it('removes controls, then caps with a visible mark', () => {
+    expect(sanitizeShort(`c.${ESC}[2Jfoo`, 32)).toBe('c.foo');
+    expect(sanitizeShort(`${'\x00'.repeat(10)}abcdef`, 3)).toBe('abc…');
   });
 });
