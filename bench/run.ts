@@ -5,6 +5,7 @@
  *
  *   node dist/bench/run.js [--quick] [--only saturation,latency,memory,storm]
  *                          [--duration SECONDS] [--rounds N] [--generators N] [--profile]
+ *                          [--server-args "FLAGS"]
  *
  * Every phase has a hard timeout; the whole run has a deadline; every child
  * process is killed on the way out, however the run ends.
@@ -70,6 +71,8 @@ interface Options {
   only: Set<ScenarioName>;
   profile: boolean;
   plan: Plan;
+  /** Extra chat-server flags for every server the bench starts (e.g. to compare settings). */
+  serverArgs: string[];
 }
 
 function parseOptions(argv: string[]): Options {
@@ -80,8 +83,12 @@ function parseOptions(argv: string[]): Options {
     if (value === undefined || value.startsWith('--')) throw new Error(`${name} needs a value`);
     return value;
   };
-  const known = new Set(['--quick', '--profile', '--only', '--duration', '--rounds', '--generators']);
-  for (const arg of argv) if (arg.startsWith('--') && !known.has(arg)) throw new Error(`unknown flag ${arg}`);
+  const known = new Set(['--quick', '--profile', '--only', '--duration', '--rounds', '--generators', '--server-args']);
+  const serverArgsAt = argv.indexOf('--server-args');
+  for (const [i, arg] of argv.entries()) if (arg.startsWith('--') && !known.has(arg) && i !== serverArgsAt + 1) throw new Error(`unknown flag ${arg}`);
+  const serverArgsRaw = serverArgsAt === -1 ? undefined : argv[serverArgsAt + 1];
+  if (serverArgsAt !== -1 && serverArgsRaw === undefined) throw new Error('--server-args needs a value');
+  const serverArgs = serverArgsRaw === undefined ? [] : serverArgsRaw.split(/\s+/).filter((a) => a.length > 0);
   const quick = argv.includes('--quick');
   const plan: Plan = quick
     ? {
@@ -131,7 +138,7 @@ function parseOptions(argv: string[]): Options {
   }
   // Every scenario is bounded; the deadline is a last resort that grows with the requested work.
   plan.deadlineS += plan.rounds * plan.durationS * 12;
-  return { quick, only, profile: argv.includes('--profile'), plan };
+  return { quick, only, profile: argv.includes('--profile'), plan, serverArgs };
 }
 
 // ---- child processes ----
@@ -217,6 +224,7 @@ let dbTemplate = '';
 let workDir = '';
 let serverMain = '';
 let serverCount = 0;
+let serverArgs: string[] = [];
 
 /**
  * Copies the built server into the work folder and runs it from there: others
@@ -235,7 +243,7 @@ function startServer(extra: string[] = [], nodeFlags: string[] = []): Promise<Li
   serverCount += 1;
   const db = join(workDir, `server-${serverCount}.db`);
   copyFileSync(dbTemplate, db);
-  return spawnListener('chat-server', [...nodeFlags, serverMain, '--host', '127.0.0.1', '--port', '0', '--db', db, ...UNLIMITED, ...extra], 20_000);
+  return spawnListener('chat-server', [...nodeFlags, serverMain, '--host', '127.0.0.1', '--port', '0', '--db', db, ...UNLIMITED, ...extra, ...serverArgs], 20_000);
 }
 
 function startRelay(): Promise<Listener> {
@@ -405,6 +413,17 @@ function cpuTicks(pid: number): number {
   return Number(fields[11]) + Number(fields[12]);
 }
 
+/** Clock ticks per second of /proc/PID/stat's utime and stime (USER_HZ, 100 on Linux). */
+const TICKS_PER_SECOND = 100;
+
+/** CPU time (ms, every thread, user + system) the process spends from `startMs` from now, for `forMs`. */
+async function cpuDuring(pid: number, startMs: number, forMs: number): Promise<number> {
+  await sleep(startMs);
+  const before = cpuTicks(pid);
+  await sleep(forMs);
+  return ((cpuTicks(pid) - before) * 1000) / TICKS_PER_SECOND;
+}
+
 /** Waits until the process uses under 5% of a core over 500 ms (or `timeoutMs` passes). */
 async function waitQuiet(pid: number, timeoutMs: number): Promise<number> {
   const started = nowMs();
@@ -432,6 +451,9 @@ interface SaturationRound {
   lost: number;
   dropped: number;
   drainMs: number;
+  /** The target's CPU time over the measured interval, and per delivery (µs). */
+  cpuMs: number;
+  cpuPerDeliveryUs: number;
   /** The measured interval, on the monotonic clock (ms). */
   t0: number;
   t1: number;
@@ -445,18 +467,24 @@ interface SaturationResult {
   server: Spread;
   relay: Spread;
   ratio: Spread;
+  serverCpu: Spread;
+  relayCpu: Spread;
+  /** Server CPU per delivery over the relay's, round by round. */
+  cpuRatio: Spread;
   lost: number;
 }
 
-async function measureSaturation(group: string, target: 'server' | 'relay', clients: number, senders: number, plan: Plan): Promise<SaturationRound> {
+async function measureSaturation(group: string, target: 'server' | 'relay', pid: number, clients: number, senders: number, plan: Plan): Promise<SaturationRound> {
   await totals(group, true);
   const warmupMs = 1000;
   const durationMs = plan.durationS * 1000;
   const senderShares = shares(senders);
+  const cpu = cpuDuring(pid, warmupMs, durationMs);
   const results = await callAll<SaturateResult>(
     (_, i) => ({ cmd: 'saturate', group, senders: senderShares[i]!, window: WINDOW, warmupMs, durationMs }),
     warmupMs + durationMs + 15_000,
   );
+  const cpuMs = await cpu;
   const delivered = results.reduce((n, r) => n + (r.r1 - r.r0), 0);
   const seconds = results.reduce((n, r) => n + (r.t1 - r.t0), 0) / results.length / 1000;
   const drained = await drain(group, clients, 20_000);
@@ -471,6 +499,8 @@ async function measureSaturation(group: string, target: 'server' | 'relay', clie
     lost: drained.lost,
     dropped: drained.dropped,
     drainMs: drained.drainMs,
+    cpuMs,
+    cpuPerDeliveryUs: (cpuMs * 1000) / Math.max(1, delivered),
     t0: Math.min(...results.map((r) => r.t0)),
     t1: Math.max(...results.map((r) => r.t1)),
   };
@@ -500,14 +530,17 @@ async function scenarioSaturation(clients: number, plan: Plan, log: (line: strin
       // Alternate the order so neither target always runs on a warmer (or busier) machine.
       const order: ('server' | 'relay')[] = r % 2 === 0 ? ['relay', 'server'] : ['server', 'relay'];
       for (const target of order) {
-        const round = await measureSaturation(target, target, clients, senders, plan);
+        const round = await measureSaturation(target, target, target === 'server' ? server.pid : relay.pid, clients, senders, plan);
         rounds.push(round);
-        log(`  round ${r + 1} ${target}: ${fmtRate(round.deliveriesPerSecond)} deliveries/s, lost ${round.lost}, drain ${round.drainMs.toFixed(0)} ms`);
+        log(`  round ${r + 1} ${target}: ${fmtRate(round.deliveriesPerSecond)} deliveries/s, ${round.cpuPerDeliveryUs.toFixed(2)} µs CPU per delivery, lost ${round.lost}, drain ${round.drainMs.toFixed(0)} ms`);
       }
     }
     const of = (t: string) => rounds.filter((x) => x.target === t).map((x) => x.deliveriesPerSecond);
     const serverRates = of('server');
     const relayRates = of('relay');
+    const cpuOf = (t: string) => rounds.filter((x) => x.target === t).map((x) => x.cpuPerDeliveryUs);
+    const serverCpu = cpuOf('server');
+    const relayCpu = cpuOf('relay');
     return {
       clients,
       senders,
@@ -516,6 +549,9 @@ async function scenarioSaturation(clients: number, plan: Plan, log: (line: strin
       server: spread(serverRates),
       relay: spread(relayRates),
       ratio: spread(serverRates.map((s, i) => s / relayRates[i]!)),
+      serverCpu: spread(serverCpu),
+      relayCpu: spread(relayCpu),
+      cpuRatio: spread(serverCpu.map((s, i) => s / relayCpu[i]!)),
       lost: rounds.reduce((n, x) => n + x.lost, 0),
     };
   } finally {
@@ -529,6 +565,9 @@ async function scenarioSaturation(clients: number, plan: Plan, log: (line: strin
 interface LatencyRound extends LatencySummary {
   sent: number;
   lost: number;
+  /** The target's CPU time over the measured interval, and per delivery (µs). */
+  cpuMs: number;
+  cpuPerDeliveryUs: number;
 }
 
 interface LatencyTarget {
@@ -536,6 +575,7 @@ interface LatencyTarget {
   p50: Spread;
   p99: Spread;
   max: Spread;
+  cpu: Spread;
 }
 
 interface LatencyResult {
@@ -546,32 +586,51 @@ interface LatencyResult {
   server: LatencyTarget;
   /** The same paced load through the bench relay: the floor this machine and the generators set. */
   relay: LatencyTarget;
+  /** Server CPU per delivery over the relay's, round by round. */
+  cpuRatio: Spread;
 }
 
 const LATENCY_SENDERS = 20;
 const LATENCY_SAMPLERS = 10;
 
-async function pacedWindow(group: string, senders: number, rate: number, warmupMs: number, measureMs: number): Promise<number[]> {
+interface PacedWindow {
+  samples: number[];
+  /** Target CPU time and deliveries over the measured part. */
+  cpuMs: number;
+  deliveries: number;
+}
+
+async function pacedWindow(group: string, pid: number, senders: number, rate: number, warmupMs: number, measureMs: number): Promise<PacedWindow> {
   const perSender = shares(senders);
   await callAll((_, i) => ({ cmd: 'paceStart', group, senders: perSender[i]!, rate }), 5000);
   await sleep(warmupMs);
   await collectLatencies(group);
-  await sleep(measureMs);
+  const received0 = (await totals(group)).received;
+  const cpuMs = await cpuDuring(pid, 0, measureMs);
+  const deliveries = (await totals(group)).received - received0;
   const samples = await collectLatencies(group);
   await callAll(() => ({ cmd: 'paceStop', group }), 5000);
-  return samples;
+  return { samples, cpuMs, deliveries };
 }
 
-async function measureLatency(group: string, clients: number, rate: number, plan: Plan): Promise<LatencyRound> {
+async function measureLatency(group: string, pid: number, clients: number, rate: number, plan: Plan): Promise<LatencyRound> {
   await totals(group, true);
-  const samples = await pacedWindow(group, LATENCY_SENDERS, rate / LATENCY_SENDERS, 1000, plan.durationS * 1000);
+  const paced = await pacedWindow(group, pid, LATENCY_SENDERS, rate / LATENCY_SENDERS, 1000, plan.durationS * 1000);
+  const { samples } = paced;
   const drained = await drain(group, clients, 10_000);
   samples.push(...(await collectLatencies(group)));
-  return { ...summarizeLatencies(samples), sent: drained.expected / (clients - 1), lost: drained.lost };
+  return {
+    ...summarizeLatencies(samples),
+    sent: drained.expected / (clients - 1),
+    lost: drained.lost,
+    cpuMs: paced.cpuMs,
+    cpuPerDeliveryUs: (paced.cpuMs * 1000) / Math.max(1, paced.deliveries),
+  };
 }
 
 function latencyTarget(rounds: LatencyRound[]): LatencyTarget {
-  return { rounds, p50: spread(rounds.map((x) => x.p50)), p99: spread(rounds.map((x) => x.p99)), max: spread(rounds.map((x) => x.max)) };
+  const of = (pick: (x: LatencyRound) => number) => spread(rounds.map(pick));
+  return { rounds, p50: of((x) => x.p50), p99: of((x) => x.p99), max: of((x) => x.max), cpu: of((x) => x.cpuPerDeliveryUs) };
 }
 
 async function scenarioLatency(clients: number, rate: number, plan: Plan, log: (line: string) => void): Promise<LatencyResult> {
@@ -589,12 +648,22 @@ async function scenarioLatency(clients: number, rate: number, plan: Plan, log: (
     for (let r = 0; r < plan.rounds; r += 1) {
       const order: ('server' | 'relay')[] = r % 2 === 0 ? ['relay', 'server'] : ['server', 'relay'];
       for (const target of order) {
-        const round = await measureLatency(target, clients, rate, plan);
+        const round = await measureLatency(target, target === 'server' ? server.pid : relay.pid, clients, rate, plan);
         rounds[target].push(round);
-        log(`  round ${r + 1} ${target}: p50 ${round.p50.toFixed(2)} ms, p99 ${round.p99.toFixed(2)} ms, max ${round.max.toFixed(2)} ms (${round.samples} samples, lost ${round.lost})`);
+        log(
+          `  round ${r + 1} ${target}: p50 ${round.p50.toFixed(2)} ms, p99 ${round.p99.toFixed(2)} ms, max ${round.max.toFixed(2)} ms, ${round.cpuPerDeliveryUs.toFixed(2)} µs CPU per delivery (${round.samples} samples, lost ${round.lost})`,
+        );
       }
     }
-    return { clients, rate, senders: LATENCY_SENDERS, samplers: LATENCY_SAMPLERS, server: latencyTarget(rounds.server), relay: latencyTarget(rounds.relay) };
+    return {
+      clients,
+      rate,
+      senders: LATENCY_SENDERS,
+      samplers: LATENCY_SAMPLERS,
+      server: latencyTarget(rounds.server),
+      relay: latencyTarget(rounds.relay),
+      cpuRatio: spread(rounds.server.map((s, i) => s.cpuPerDeliveryUs / rounds.relay[i]!.cpuPerDeliveryUs)),
+    };
   } finally {
     await closeGroup('relay').catch(() => undefined);
     await closeGroup('server').catch(() => undefined);
@@ -770,7 +839,7 @@ async function profileSaturation(clients: number, plan: Plan): Promise<ProfileRe
     const conn = await connectAll('prof', server.port, 'json', names('b', clients), CHAT_PASSWORD, { concurrencyPerGen: 50, samplers: 0, timeoutMs: 120_000 });
     if (conn.ready !== clients) throw new Error(`profile: ${conn.ready} of ${clients} ready (${conn.errors.join('; ')})`);
     await sleep(500);
-    round = await measureSaturation('prof', 'server', clients, sendersFor(clients), plan);
+    round = await measureSaturation('prof', 'server', server.pid, clients, sendersFor(clients), plan);
   } finally {
     await closeGroup('prof').catch(() => undefined);
     await sleep(500);
@@ -830,6 +899,7 @@ function machineInfo() {
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const { plan } = options;
+  serverArgs = options.serverArgs;
   const machine = machineInfo();
   const started = nowMs();
   const log = (line: string) => process.stderr.write(`[${((nowMs() - started) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
@@ -848,7 +918,7 @@ async function main(): Promise<void> {
   await prepareDatabase(dbTemplate, chatUsers, plan.stormClients);
   generators = Array.from({ length: plan.generators }, (_, i) => new Generator(i));
 
-  const result: Record<string, unknown> = { machine, plan, options: { quick: options.quick, only: [...options.only], profile: options.profile } };
+  const result: Record<string, unknown> = { machine, plan, options: { quick: options.quick, only: [...options.only], profile: options.profile, serverArgs } };
   const saturation: SaturationResult[] = [];
   const latency: LatencyResult[] = [];
   let memory: MemoryResult | undefined;
@@ -905,18 +975,53 @@ async function main(): Promise<void> {
   out.push(`chat-server bench — ${machine.date} — ${machine.cpuModel} × ${machine.cores}, node ${machine.node}, load ${machine.loadavgAtStart.join(' ')}`);
   out.push(`rounds ${plan.rounds}, ${plan.durationS} s per measurement; cells: median (min–max) over rounds`);
   if (saturation.length > 0) {
-    const table = new Table({ style: { head: [], border: [] }, head: ['saturation', 'senders×window', 'server deliveries/s', 'relay deliveries/s', 'server/relay', 'lost', 'dropped'] });
+    const table = new Table({
+      style: { head: [], border: [] },
+      head: [
+        'saturation',
+        'senders×window',
+        'server deliveries/s',
+        'relay deliveries/s',
+        'server/relay',
+        'server µs CPU/delivery',
+        'relay µs CPU/delivery',
+        'CPU server/relay',
+        'lost',
+        'dropped',
+      ],
+    });
     for (const s of saturation) {
-      table.push([`${s.clients} clients`, `${s.senders}×${s.window}`, fmtSpread(s.server, 0), fmtSpread(s.relay, 0), fmtSpread(s.ratio, 0, 100) + ' %', String(s.lost), String(s.rounds.reduce((n, r) => n + r.dropped, 0))]);
+      table.push([
+        `${s.clients} clients`,
+        `${s.senders}×${s.window}`,
+        fmtSpread(s.server, 0),
+        fmtSpread(s.relay, 0),
+        fmtSpread(s.ratio, 0, 100) + ' %',
+        fmtSpread(s.serverCpu, 2),
+        fmtSpread(s.relayCpu, 2),
+        fmtSpread(s.cpuRatio, 2),
+        String(s.lost),
+        String(s.rounds.reduce((n, r) => n + r.dropped, 0)),
+      ]);
     }
     out.push(table.toString());
   }
   if (latency.length > 0) {
-    const table = new Table({ style: { head: [], border: [] }, head: ['latency (ms)', 'target', 'p50', 'p99', 'max', 'samples/round', 'lost'] });
+    const table = new Table({ style: { head: [], border: [] }, head: ['latency (ms)', 'target', 'p50', 'p99', 'max', 'µs CPU/delivery', 'CPU server/relay', 'samples/round', 'lost'] });
     for (const l of latency) {
       for (const target of ['server', 'relay'] as const) {
         const t = l[target];
-        table.push([`${l.rate} msg/s into ${l.clients}`, target, fmtSpread(t.p50, 2), fmtSpread(t.p99, 2), fmtSpread(t.max, 2), String(t.rounds[0]?.samples ?? 0), String(t.rounds.reduce((n, r) => n + r.lost, 0))]);
+        table.push([
+          `${l.rate} msg/s into ${l.clients}`,
+          target,
+          fmtSpread(t.p50, 2),
+          fmtSpread(t.p99, 2),
+          fmtSpread(t.max, 2),
+          fmtSpread(t.cpu, 2),
+          target === 'server' ? fmtSpread(l.cpuRatio, 2) : '',
+          String(t.rounds[0]?.samples ?? 0),
+          String(t.rounds.reduce((n, r) => n + r.lost, 0)),
+        ]);
       }
     }
     out.push(table.toString());
