@@ -58,7 +58,7 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
   const registry = new InstanceRegistry(db, instanceId, clock);
   const dummies = await DummyHashes.create(db, hasher, config.bcryptCost);
   const logins = new LoginService(db, hasher, dummies, instanceId, logger, clock, throttlePolicy(config));
-  const scheduler = new FlushScheduler();
+  const scheduler = new FlushScheduler({ windowMaxMs: config.flushWindowMs });
   const room = deps.room ?? new LocalRoom(scheduler);
 
   const connections = new Map<string, Connection>();

@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks';
+import { FlushWindow } from './flush-window.js';
 import { TurnBatch } from './turn-batch.js';
 
 /** The part of a socket an Outbox writes to (a net.Socket, or a fake in tests). */
@@ -13,10 +15,42 @@ export interface Flushable {
   flush(): void;
 }
 
-/** Batches flushes: everything dirty is written once per event-loop turn. */
+export interface FlushSchedulerOptions {
+  /** Bound of each broadcast stream's adaptive flush window, ms (0 or absent: write every turn). */
+  readonly windowMaxMs?: number;
+  /** The windows' clock: monotonic, fractional ms. */
+  readonly clock?: () => number;
+}
+
+/**
+ * Batches flushes: everything dirty is written once per event-loop turn, or,
+ * for a broadcast stream whose window says so, a few milliseconds later.
+ */
 export class FlushScheduler {
   readonly #dirty = new Set<Flushable>();
   #scheduled = false;
+  readonly #windowMaxMs: number;
+  readonly #clock: () => number;
+
+  constructor(options: FlushSchedulerOptions = {}) {
+    this.#windowMaxMs = options.windowMaxMs ?? 0;
+    this.#clock = options.clock ?? (() => performance.now());
+  }
+
+  get clock(): () => number {
+    return this.#clock;
+  }
+
+  /** A flush window for one broadcast stream. */
+  newWindow(): FlushWindow {
+    return new FlushWindow(this.#windowMaxMs, this.#clock);
+  }
+
+  /** Flushes `item` after `ms` (0: at the end of this turn, with everything else dirty). */
+  scheduleAfter(item: Flushable, ms: number): void {
+    if (ms <= 0) this.schedule(item);
+    else setTimeout(flushItem, ms, item);
+  }
 
   schedule(item: Flushable): void {
     this.#dirty.add(item);
@@ -34,15 +68,23 @@ export class FlushScheduler {
   };
 }
 
+const flushItem = (item: Flushable): void => item.flush();
+
 /**
- * The broadcast stream of one mode: frames published this turn go into one
- * TurnBatch, which every member's Outbox writes at flush.
+ * The broadcast stream of one mode: frames published until the next flush go
+ * into one TurnBatch, which every member's Outbox writes at flush. The flush
+ * comes at the end of the turn, or when the stream's FlushWindow says, if it
+ * is busy. A member with frames of its own (acks, replies) does not wait for
+ * the window: its outbox writes what it owes of the batch so far, then them.
  */
 export class BroadcastChannel implements Flushable {
   readonly #members = new Set<Outbox>();
   #current = new TurnBatch();
+  readonly #window: FlushWindow;
 
-  constructor(private readonly scheduler: FlushScheduler) {}
+  constructor(private readonly scheduler: FlushScheduler) {
+    this.#window = scheduler.newWindow();
+  }
 
   get size(): number {
     return this.#members.size;
@@ -70,12 +112,15 @@ export class BroadcastChannel implements Flushable {
   publish(frame: Buffer, from: Outbox | undefined): void {
     const index = this.#current.add(frame);
     from?.skip(this, index);
-    if (this.#current.length === 1) this.scheduler.schedule(this);
+    if (this.#current.length === 1) this.scheduler.scheduleAfter(this, this.#window.holdMs());
   }
 
   flush(): void {
+    if (this.#current.length === 0) return;
+    const started = this.scheduler.clock();
     for (const outbox of this.#members) outbox.flush();
     this.#current = new TurnBatch();
+    this.#window.flushed(started);
   }
 }
 
@@ -93,7 +138,8 @@ interface PrivateFrame {
 /**
  * One client's bounded send queue: its own frames (replies, acks) and, while
  * it is in the room, the broadcast batch of its mode, written together in the
- * order they were produced, once per turn. When what is owed plus what the
+ * order they were produced: at the end of a turn with frames of its own, and
+ * when the channel flushes. When what is owed plus what the
  * socket still holds passes the limit, the client is a slow consumer:
  * its listener is told (once, on the next tick, so a broadcast in progress is
  * never re-entered) and nothing more is queued.

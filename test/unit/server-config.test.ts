@@ -37,6 +37,7 @@ describe('buildServerConfig: defaults', () => {
       keepAliveMs: 30_000,
       sendQueueBytes: 1 << 20,
       writeTimeoutMs: 15_000,
+      flushWindowMs: 4,
       rateLimitPerSecond: 5,
       rateBurst: 10,
       maxConnections: 10_000,
@@ -119,6 +120,8 @@ describe('buildServerConfig: parsing', () => {
     ['heartbeatMs', 'heartbeat', '10ms', 10],
     ['idleTimeoutMs', 'idle-timeout', '10m', 600_000],
     ['writeTimeoutMs', 'write-timeout', '0', 0],
+    ['flushWindowMs', 'flush-window', '0', 0],
+    ['flushWindowMs', 'flush-window', '10ms', 10],
     ['keepAliveMs', 'keepalive', '0', 0],
     ['keepAliveMs', 'keepalive', '1s', 1000],
     ['shutdownGraceMs', 'shutdown-grace', '0', 0],
@@ -184,6 +187,7 @@ describe('buildServerConfig: parsing', () => {
     ['hash-workers', '0'],
     ['hash-workers', '65'],
     ['max-connections', 'many'],
+    ['flush-window', '1s'],
   ])('--%s %j is refused', (flag, raw) => {
     const problems = problemsOf({ [flag]: raw });
     expect(problems).toHaveLength(1);
