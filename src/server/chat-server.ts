@@ -4,9 +4,8 @@ import type { SecureContext } from 'node:tls';
 import type { PasswordHasher } from '../accounts/hash-pool.js';
 import { DummyHashes } from '../accounts/verify-credentials.js';
 import type { EndRequest } from '../store/schema.js';
-import { appendAudit } from '../store/audit.js';
 import type { Store } from '../store/open-store.js';
-import { pendingEndRequests, releaseSession, touchSessions } from '../store/sessions.js';
+import { pendingEndRequests, touchSessions } from '../store/sessions.js';
 import { GREETING_DELAY_MS } from '../protocol/limits.js';
 import { parseCidrList } from './cidr.js';
 import type { ServerConfig } from './config.js';
@@ -17,6 +16,8 @@ import type { Logger } from './log.js';
 import { LoginService } from './login-service.js';
 import { throttlePolicy } from './login-throttle.js';
 import { FlushScheduler } from './outbox.js';
+import { Presence } from './presence.js';
+import { SessionEndWriter } from './session-end-writer.js';
 import { openTransport, PROXY_HEADER_TIMEOUT_MS, TLS_HANDSHAKE_TIMEOUT_MS, type TransportOptions } from './transport.js';
 import { LocalRoom, type Room } from './room.js';
 
@@ -45,6 +46,10 @@ export interface ChatServer {
 const INSTANCE_HEARTBEAT_MS = 1000;
 const ACTIVITY_FLUSH_MS = 5000;
 const SWEEP_MS = 1000;
+/** At start, how long ends a previous run could not write get before the server goes on (they keep being retried). */
+const SPOOL_REPLAY_WAIT_MS = 2000;
+/** At shutdown, the least time session ends get to be written, even when clients took the whole grace to leave. */
+const MIN_END_WRITE_MS = 500;
 
 
 /** Builds the server; nothing listens until `listen()`. */
@@ -57,68 +62,36 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
   const instanceId = randomUUID();
   const registry = new InstanceRegistry(db, instanceId, clock);
   const dummies = await DummyHashes.create(db, hasher, config.bcryptCost);
-  const logins = new LoginService(db, hasher, dummies, instanceId, logger, clock, throttlePolicy(config));
   const scheduler = new FlushScheduler({ windowMaxMs: config.flushWindowMs });
   const room = deps.room ?? new LocalRoom(scheduler);
+  const spoolFile = `${store.file}.unwritten-ends`;
+  const ends = new SessionEndWriter(db, logger, { spoolFile });
+  const presence = new Presence(room, ends, instanceId, now);
+  const logins = new LoginService(db, presence, hasher, dummies, instanceId, logger, clock, throttlePolicy(config));
 
   const connections = new Map<string, Connection>();
   const open = new AddressCounter();
   const preLogin = new AddressCounter();
-  const loggedIn = new WeakSet<Connection>();
-  /** Store writes still running, so close() can wait for every session's end to be recorded. */
-  const inFlight = new Set<Promise<unknown>>();
   const timers: NodeJS.Timeout[] = [];
   let server: Server | undefined;
   let closing: Promise<void> | undefined;
 
-  const track = (work: Promise<unknown>, what: string): void => {
-    const tracked = work.catch((error: unknown) => logger.error('store_error', { during: what, error: error instanceof Error ? error.message : String(error) }));
-    inFlight.add(tracked);
-    void tracked.finally(() => inFlight.delete(tracked));
-  };
-
   const context: ConnectionContext = {
     config,
     room,
+    presence,
     logins,
     scheduler,
     logger,
     serverName,
     now,
-    sessionEnded(connection, reason, detail) {
-      const at = clock();
-      track(
-        (async () => {
-          await releaseSession(db, connection.id);
-          await appendAudit(db, {
-            ts: at.toISOString(),
-            event: 'session_end',
-            username: connection.username,
-            outcome: null,
-            reason,
-            peer_address: connection.peerAddress,
-            mode: connection.mode,
-            instance_id: instanceId,
-            session_id: connection.id,
-            duration_ms: at.getTime() - connection.connectedAt,
-            actor: null,
-            detail: detail ?? null,
-          });
-        })(),
-        'session_end',
-      );
-    },
-    orphanedLogin(sessionId) {
-      track(releaseSession(db, sessionId), 'orphaned_login');
-    },
     loggedIn(connection) {
-      loggedIn.add(connection);
       preLogin.remove(connection.peerAddress);
     },
     closed(connection) {
       if (!connections.delete(connection.id)) return;
       open.remove(connection.peerAddress);
-      if (!loggedIn.has(connection)) preLogin.remove(connection.peerAddress);
+      if (!connection.loggedIn) preLogin.remove(connection.peerAddress);
     },
   };
 
@@ -215,10 +188,8 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
   const pollEndRequests = async (): Promise<void> => {
     for (const row of await pendingEndRequests(db, instanceId)) {
       const connection = connections.get(row.id);
-      if (connection === undefined) {
-        await releaseSession(db, row.id);
-        continue;
-      }
+      // No connection: the user already left and the seat's end, queued, releases the row.
+      if (connection === undefined) continue;
       const kind: EndRequest = row.end_request ?? 'kicked';
       connection.session.end(kind, row.end_request_note ?? undefined);
     }
@@ -267,9 +238,12 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
     },
 
     async listen() {
+      // Ends a previous run could not write go first, so that the crash clean-up below finds them written.
+      if (ends.loadSpool() > 0) await ends.settle(Date.now() + SPOOL_REPLAY_WAIT_MS);
       const cleared = await registry.reapDead();
       if (cleared.length > 0) logger.info('cleared_stale_sessions', { count: cleared.length, users: cleared.map((s) => s.username).join(',') });
-      server = createServer({ noDelay: true }, accept);
+      // Half-open: a client that sends its lines and then FIN (`nc -N`, a piped script) still reads the replies.
+      server = createServer({ noDelay: true, allowHalfOpen: true }, accept);
       server.on('error', (error) => logger.error('listen_error', { error: error.message }));
       await new Promise<void>((resolve, reject) => {
         server!.once('error', reject);
@@ -295,16 +269,37 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
         for (const timer of timers) clearInterval(timer);
         const stopped = new Promise<void>((resolve) => (server === undefined ? resolve() : server.close(() => resolve())));
         for (const socket of negotiating) socket.destroy();
+        const deadline = Date.now() + config.shutdownGraceMs;
         for (const connection of [...connections.values()]) connection.session.end('shutdown');
         // Let clients read their goodbye, then cut whoever is still there.
-        const deadline = Date.now() + config.shutdownGraceMs;
         while (connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
         for (const connection of connections.values()) connection.destroy();
         await stopped;
-        await Promise.all(inFlight);
-        await registry.unregister().catch(() => undefined);
+        // A store that does not answer in time keeps the unwritten ends in the spool, for the next start.
+        await ends.settle(Math.max(deadline, Date.now() + MIN_END_WRITE_MS));
+        const spooled = ends.stop();
+        if (spooled > 0) logger.error('session_ends_spooled', { count: spooled, file: spoolFile });
+        await withDeadline(registry.unregister(), MIN_END_WRITE_MS).catch(() => undefined);
       })();
       return closing;
     },
   };
+}
+
+/** Settles with `work`, or rejects after `ms` (the work itself goes on). */
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    timer.unref();
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
 }

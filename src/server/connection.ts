@@ -4,12 +4,13 @@ import type { Duplex } from 'node:stream';
 import { encodeJsonEvent } from '../protocol/json-codec.js';
 import { GREETING_DELAY_MS } from '../protocol/limits.js';
 import { LineSplitter, type SplitEvent } from '../protocol/line-splitter.js';
-import type { Bye, ByeReason, LeaveReason, ServerEvent } from '../protocol/messages.js';
+import type { Bye, ServerEvent } from '../protocol/messages.js';
 import { encodeTextEvent } from '../protocol/text-codec.js';
 import type { ServerConfig } from './config.js';
 import type { LoginService } from './login-service.js';
 import type { Logger } from './log.js';
 import { Outbox, type FlushScheduler } from './outbox.js';
+import type { EndReason, Presence, Seat } from './presence.js';
 import type { Room, RoomMember } from './room.js';
 import { Session, type SessionHost } from './session.js';
 import type { OpenedTransport, TransportKind } from './transport.js';
@@ -17,29 +18,19 @@ import type { OpenedTransport, TransportKind } from './transport.js';
 /** What a connection needs from its server. */
 export interface ConnectionContext {
   readonly config: ServerConfig;
+  /** Chat messages go here; joins, leaves and who is online go through presence. */
   readonly room: Room;
+  readonly presence: Presence;
   readonly logins: LoginService;
   readonly scheduler: FlushScheduler;
   readonly logger: Logger;
   readonly serverName: string;
   now(): number;
-  /** The session ended after a successful login: release it in the store and audit it. */
-  sessionEnded(connection: Connection, reason: string, detail: string | undefined): void;
-  /** A login succeeded after its connection was already gone: give the claim back. */
-  orphanedLogin(sessionId: string): void;
   /** The connection logged in: it no longer counts as pre-login. */
   loggedIn(connection: Connection): void;
   /** The socket is gone; forget the connection. */
   closed(connection: Connection): void;
 }
-
-const LEAVE_REASON: Partial<Record<ByeReason, LeaveReason>> = {
-  quit: 'quit',
-  timeout: 'timeout',
-  kicked: 'kicked',
-  removed: 'removed',
-  disabled: 'disabled',
-};
 
 /** Bytes of input accepted before login, in all, as a multiple of the pre-login line limit. */
 const PRE_LOGIN_BUDGET_LINES = 8;
@@ -48,8 +39,11 @@ const CLOSE_LINGER_MS = 2000;
 
 /**
  * Glue between one socket and one Session: bytes in through the LineSplitter,
- * events out through the mode's codec and the Outbox, timers for greeting,
- * login and heartbeat. No chat rules live here.
+ * events out through the mode's codec and the Outbox, and the connection's
+ * timers (greeting, login, heartbeat). The chat rules are the Session's;
+ * presence is the Seat's, which the connection holds from login on. The
+ * rules kept here are about the transport: the pre-login byte budget, the
+ * heartbeat's missed pings, and ending only after every received line.
  */
 export class Connection implements SessionHost, RoomMember {
   readonly id = randomUUID();
@@ -71,8 +65,13 @@ export class Connection implements SessionHost, RoomMember {
   #heartbeatTimer: NodeJS.Timeout | undefined;
   #heardSinceTick = true;
   #missedPings = 0;
-  #inRoom = false;
+  /** From a successful login on: this user's presence. */
+  #seat: Seat | undefined;
+  /** Counts login attempts, so that a verdict for an attempt already answered otherwise is recognised. */
+  #attempt = 0;
   #closed = false;
+  /** The client sent its end of stream (a half-close, as `nc -N` does): finish what it sent, then end. */
+  #inputEnded = false;
   /** The last thing sent was a prompt, which ends without a newline. */
   #promptOpen = false;
 
@@ -125,6 +124,11 @@ export class Connection implements SessionHost, RoomMember {
     return this.session.mode === 'json' ? 'json' : 'text';
   }
 
+  /** Logged in (it holds a seat). */
+  get loggedIn(): boolean {
+    return this.#seat !== undefined;
+  }
+
   get pendingOutputBytes(): number {
     return this.outbox.pendingBytes;
   }
@@ -148,25 +152,29 @@ export class Connection implements SessionHost, RoomMember {
   beginLogin(username: string, password: string): void {
     // One line at a time: no input is read while the password is checked.
     this.socket.pause();
+    const attempt = ++this.#attempt;
+    const current = (): boolean => !this.#closed && this.session.state === 'authenticating' && attempt === this.#attempt;
     this.ctx.logins
       .attempt({ username, password, peerAddress: this.peerAddress, mode: this.mode, sessionId: this.id })
       .then((verdict) => {
-        if (this.#closed || this.session.state !== 'authenticating') {
-          if (verdict.ok) this.ctx.orphanedLogin(this.id);
+        if (!current()) {
+          // Nobody is waiting for this login any more: its seat is given back at once.
+          if (verdict.ok) verdict.seat.leave('disconnected');
           return;
         }
         if (verdict.ok) {
-          this.session.loginFinished({ ok: true, username: verdict.username, others: this.ctx.room.usernames() });
+          this.#seat = verdict.seat;
+          this.session.loginFinished({ ok: true, username: verdict.username, others: this.ctx.presence.usernames() });
         } else {
           this.session.loginFinished(verdict);
         }
       })
       .catch((error: unknown) => {
         this.ctx.logger.error('login_error', { peer: this.peer, error: error instanceof Error ? error.message : String(error) });
-        if (!this.#closed && this.session.state === 'authenticating') this.session.loginFinished({ ok: false, reason: 'server_busy' });
+        if (current()) this.session.loginFinished({ ok: false, reason: 'server_busy' });
       })
       .finally(() => {
-        if (this.#closed) return;
+        if (this.#closed || attempt !== this.#attempt) return;
         this.socket.resume();
         this.#drainHeld();
       });
@@ -175,10 +183,8 @@ export class Connection implements SessionHost, RoomMember {
   enterRoom(username: string): void {
     this.#clearTimer('login');
     this.#splitter.setMaxLineBytes(this.session.maxLineBytes);
-    this.#inRoom = true;
     this.ctx.loggedIn(this);
-    this.ctx.room.join(this);
-    this.ctx.room.publish({ type: 'join', user: username }, this);
+    this.#seat!.enter(this);
     this.ctx.logger.info('login', { user: username, peer: this.peer, mode: this.mode, transport: this.transport, session: this.id });
     const { heartbeatMs, idleTimeoutMs } = this.ctx.config;
     if (this.mode === 'json' && heartbeatMs > 0) this.#heartbeatTimer = setInterval(Connection.#onHeartbeat, heartbeatMs, this);
@@ -193,7 +199,7 @@ export class Connection implements SessionHost, RoomMember {
   }
 
   onlineUsers(): string[] {
-    return this.ctx.room.usernames();
+    return this.ctx.presence.usernames();
   }
 
   now(): number {
@@ -211,6 +217,9 @@ export class Connection implements SessionHost, RoomMember {
         this.send(bye);
         this.outbox.flush();
       }
+    } else if (!this.outbox.overflowed) {
+      // The peer may have only half-closed: it still reads what was said before the end.
+      this.outbox.flush();
     }
     this.#finish(bye?.reason ?? 'disconnected', bye?.message);
     if (!this.socket.destroyed) {
@@ -235,7 +244,8 @@ export class Connection implements SessionHost, RoomMember {
     if (connection !== undefined) connection.#receive(chunk);
   }
   static #onEnd(this: Duplex): void {
-    Connection.#owners.get(this)?.session.streamEnded();
+    const connection = Connection.#owners.get(this);
+    if (connection !== undefined) connection.#endOfInput();
   }
   static #onError(this: Duplex, error: NodeJS.ErrnoException): void {
     const connection = Connection.#owners.get(this);
@@ -277,6 +287,13 @@ export class Connection implements SessionHost, RoomMember {
     }
   }
 
+  /** Every line received before the end is handled first, also those held while a login is checked. */
+  #endOfInput(): void {
+    this.#inputEnded = true;
+    if (this.session.state === 'authenticating' || this.#held.length > 0) return;
+    this.session.streamEnded();
+  }
+
   #failed(error: NodeJS.ErrnoException): void {
     if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') this.ctx.logger.error('socket_error', { peer: this.peer, code: error.code, error: error.message });
     this.session.streamEnded();
@@ -308,7 +325,7 @@ export class Connection implements SessionHost, RoomMember {
       this.session.lineTooLong();
       return;
     }
-    if (this.#inRoom) this.activeSinceFlush = true;
+    if (this.#seat !== undefined) this.activeSinceFlush = true;
     this.session.receiveLine(event.line);
   }
 
@@ -317,6 +334,7 @@ export class Connection implements SessionHost, RoomMember {
       this.#handle(this.#held.shift() as SplitEvent);
     }
     if (this.session.state === 'chatting') this.#splitter.setMaxLineBytes(this.session.maxLineBytes);
+    if (this.#inputEnded && this.session.state !== 'authenticating') this.session.streamEnded();
   }
 
   #clearTimer(which: 'greeting' | 'login'): void {
@@ -330,18 +348,14 @@ export class Connection implements SessionHost, RoomMember {
   }
 
   /** Runs once, however the connection ends. */
-  #finish(reason: ByeReason | 'disconnected', detail: string | undefined): void {
+  #finish(reason: EndReason, detail: string | undefined): void {
     this.#closed = true;
     this.#held = [];
     this.#clearTimer('greeting');
     this.#clearTimer('login');
     clearInterval(this.#heartbeatTimer);
-    if (this.#inRoom) {
-      this.#inRoom = false;
-      this.ctx.room.leave(this);
-      const leaveReason = reason === 'disconnected' ? 'disconnected' : (LEAVE_REASON[reason] ?? 'disconnected');
-      this.ctx.room.publish({ type: 'leave', user: this.username, reason: leaveReason }, this);
-      this.ctx.sessionEnded(this, reason, detail);
+    if (this.#seat !== undefined) {
+      this.#seat.leave(reason, detail);
       this.ctx.logger.info('logout', { user: this.username, peer: this.peer, reason, session: this.id });
     } else {
       this.ctx.logger.info('disconnect', { peer: this.peer, reason });

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { Kysely } from 'kysely';
-import { appendAuditMany } from '../store/audit.js';
+import { appendAuditMany, sessionEndEntry, sessionsWithEnd } from '../store/audit.js';
 import { deadInstances, deleteInstance, heartbeatInstance, listInstances, registerInstance } from '../store/instances.js';
 import type { Database, SessionRow } from '../store/schema.js';
 import { sessionsOfInstances } from '../store/sessions.js';
@@ -54,22 +54,20 @@ export class InstanceRegistry {
     if (dead.length === 0) return [];
     return writeTransaction(this.db, async (trx) => {
       const sessions = await sessionsOfInstances(trx, dead.map((instance) => instance.id));
+      // A session whose end its own server wrote (or spooled and replayed) is not audited again.
+      const ended = await sessionsWithEnd(trx, sessions.map((session) => session.id));
       await appendAuditMany(
         trx,
-        sessions.map((session) => ({
-          ts: now.toISOString(),
-          event: 'session_end' as const,
-          username: session.username,
-          outcome: null,
-          reason: 'server_crashed',
-          peer_address: session.peer_address,
-          mode: session.mode,
-          instance_id: session.instance_id,
-          session_id: session.id,
-          duration_ms: now.getTime() - Date.parse(session.connected_at),
-          actor: null,
-          detail: `cleared by instance ${this.instanceId}`,
-        })),
+        sessions
+          .filter((session) => !ended.has(session.id))
+          .map((session) =>
+            sessionEndEntry(
+              { sessionId: session.id, username: session.username, peerAddress: session.peer_address, mode: session.mode, instanceId: session.instance_id, connectedAt: Date.parse(session.connected_at) },
+              'server_crashed',
+              now.getTime(),
+              `cleared by instance ${this.instanceId}`,
+            ),
+          ),
       );
       // Sessions go with their instance (ON DELETE CASCADE).
       for (const instance of dead) await deleteInstance(trx, instance.id);

@@ -3,15 +3,16 @@ import { HasherBusyError, type PasswordHasher } from '../accounts/hash-pool.js';
 import { verifyCredentials, type DummyHashes } from '../accounts/verify-credentials.js';
 import type { LoginFailReason } from '../protocol/messages.js';
 import { escapeForLog } from '../protocol/sanitize.js';
-import { appendAudit } from '../store/audit.js';
+import { appendAudit, newAuditEntry } from '../store/audit.js';
 import type { Database } from '../store/schema.js';
-import { claimSession } from '../store/sessions.js';
+import { claimSession, findSessionByUser, releaseSessions } from '../store/sessions.js';
 import { findThrottles, loggedInFromSince, pruneThrottles, saveThrottle, throttleAddressKey, type ThrottleRecord } from '../store/throttles.js';
 import { setLastLogin, usernameKey } from '../store/users.js';
 import { writeTransaction } from '../store/open-store.js';
 import { isValidUsername } from '../protocol/usernames.js';
 import type { CredentialFailure } from '../accounts/verify-credentials.js';
 import type { Logger } from './log.js';
+import type { Presence, Seat } from './presence.js';
 import { decide, recordFailure, throttlingEnabled, VerifyTimer, type ThrottlePolicy } from './login-throttle.js';
 
 export interface LoginAttempt {
@@ -22,7 +23,8 @@ export interface LoginAttempt {
   sessionId: string;
 }
 
-export type LoginVerdict = { ok: true; username: string } | { ok: false; reason: LoginFailReason };
+/** A successful login holds its seat: whoever gets the verdict must enter it or leave it. */
+export type LoginVerdict = { ok: true; username: string; seat: Seat } | { ok: false; reason: LoginFailReason };
 
 /** Failures that say something about the password guessed, and so count towards a throttle. */
 const COUNTED_FAILURES: ReadonlySet<CredentialFailure> = new Set(['invalid_name', 'unknown_user', 'bad_password']);
@@ -40,6 +42,7 @@ const FALLBACK_VERIFY_MS = 250;
 export class LoginService {
   constructor(
     private readonly db: Kysely<Database>,
+    private readonly presence: Presence,
     private readonly hasher: PasswordHasher,
     private readonly dummies: DummyHashes,
     private readonly instanceId: string,
@@ -51,23 +54,8 @@ export class LoginService {
 
   async attempt(attempt: LoginAttempt): Promise<LoginVerdict> {
     const shownName = escapeForLog(attempt.username, 64);
-    const audit = (outcome: 'ok' | 'failed', reason: string | null, username = shownName) =>
-      appendAudit(this.db, {
-        ts: this.clock().toISOString(),
-        event: 'login',
-        username,
-        outcome,
-        reason,
-        peer_address: attempt.peerAddress,
-        mode: attempt.mode,
-        instance_id: this.instanceId,
-        session_id: attempt.sessionId,
-        duration_ms: null,
-        actor: null,
-        detail: null,
-      });
     const fail = async (reason: LoginFailReason, detail: string): Promise<LoginVerdict> => {
-      await audit('failed', detail);
+      await appendAudit(this.db, this.#auditEntry(attempt, 'failed', detail, shownName));
       if (reason !== 'server_busy') this.logger.failedLogin(attempt.username, attempt.peerAddress);
       return { ok: false, reason };
     };
@@ -101,8 +89,9 @@ export class LoginService {
     }
 
     const user = check.user;
-    const at = this.clock().toISOString();
-    const claim = await claimSession(this.db, {
+    const now = this.clock();
+    const at = now.toISOString();
+    const row = {
       id: attempt.sessionId,
       user_id: user.id,
       username: user.username,
@@ -115,11 +104,39 @@ export class LoginService {
       end_request: null,
       end_request_note: null,
       end_requested_by: null,
+    };
+    // Claim, last login and audit commit together: a failure in any leaves no row behind to strand the user.
+    const claim = await writeTransaction(this.db, async (trx) => {
+      let result = await claimSession(trx, row);
+      if (result === 'already_logged_in') {
+        // A row of this very server that no connection holds (its end is still queued for a busy store) is taken over.
+        const existing = await findSessionByUser(trx, user.username);
+        if (existing === undefined || existing.instance_id !== this.instanceId || this.presence.holds(existing.id)) return result;
+        await releaseSessions(trx, [existing.id]);
+        result = await claimSession(trx, row);
+        if (result === 'already_logged_in') return result;
+      }
+      await setLastLogin(trx, user.id, at);
+      await appendAudit(trx, this.#auditEntry(attempt, 'ok', null, user.username));
+      return result;
     });
     if (claim === 'already_logged_in') return fail('already_logged_in', 'already_logged_in');
-    await setLastLogin(this.db, user.id, at);
-    await audit('ok', null, user.username);
-    return { ok: true, username: user.username };
+    const seat = this.presence.claim({ sessionId: attempt.sessionId, username: user.username, peerAddress: attempt.peerAddress, mode: attempt.mode, connectedAt: now.getTime() });
+    return { ok: true, username: user.username, seat };
+  }
+
+  #auditEntry(attempt: LoginAttempt, outcome: 'ok' | 'failed', reason: string | null, username: string) {
+    return newAuditEntry({
+      ts: this.clock().toISOString(),
+      event: 'login',
+      username,
+      outcome,
+      reason,
+      peer_address: attempt.peerAddress,
+      mode: attempt.mode,
+      instance_id: this.instanceId,
+      session_id: attempt.sessionId,
+    });
   }
 
   /** The audit reason to refuse with, or undefined to go on: one primary-key read, plus an audit read only for a locked username. */

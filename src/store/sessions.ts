@@ -19,8 +19,11 @@ export async function claimSession(db: Kysely<Database>, session: NewSessionRow)
   }
 }
 
-export async function releaseSession(db: Kysely<Database>, sessionId: string): Promise<void> {
-  await db.deleteFrom('sessions').where('id', '=', sessionId).execute();
+/** Deletes these session rows (those still there: releasing twice is harmless). */
+export async function releaseSessions(db: Kysely<Database>, sessionIds: readonly string[]): Promise<void> {
+  for (let i = 0; i < sessionIds.length; i += 500) {
+    await db.deleteFrom('sessions').where('id', 'in', sessionIds.slice(i, i + 500)).execute();
+  }
 }
 
 export async function findSessionByUser(db: Kysely<Database>, username: string): Promise<SessionRow | undefined> {

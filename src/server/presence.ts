@@ -1,0 +1,148 @@
+import type { ByeReason, LeaveReason } from '../protocol/messages.js';
+import { sessionEndEntry, type AuditedSession } from '../store/audit.js';
+import type { Room, RoomMember } from './room.js';
+import type { SessionEnd } from './session-end-writer.js';
+
+/**
+ * A seat's lifecycle: `claimed` (the store row is ours, the client not in the
+ * room yet), `in_room`, `leaving` (gone from the room, its end not yet
+ * written), `released` (row deleted, end audited).
+ */
+export type SeatState = 'claimed' | 'in_room' | 'leaving' | 'released';
+
+const TRANSITIONS: Readonly<Record<SeatState, readonly SeatState[]>> = {
+  claimed: ['in_room', 'leaving'],
+  in_room: ['leaving'],
+  leaving: ['released'],
+  released: [],
+};
+
+/** Why a session ended, as the audit records it. */
+export type EndReason = ByeReason | 'disconnected';
+
+const LEAVE_REASON: Partial<Record<EndReason, LeaveReason>> = {
+  quit: 'quit',
+  timeout: 'timeout',
+  kicked: 'kicked',
+  removed: 'removed',
+  disabled: 'disabled',
+};
+
+/** Where ends go to be written (the SessionEndWriter). */
+export interface SessionEndSink {
+  write(end: SessionEnd, written?: () => void): void;
+}
+
+/**
+ * Who is online on this server: the one owner of presence. A seat exists from
+ * the moment the store row is claimed until its end is written; the room's
+ * member list and the store row follow it. Only a seat can give its row back,
+ * so a row is released exactly where it was claimed. (The cluster puts this
+ * behind an interface; the store row is then the shared view.)
+ */
+export class Presence {
+  readonly #seats = new Map<string, Seat>();
+
+  constructor(
+    readonly room: Room,
+    private readonly ends: SessionEndSink,
+    private readonly instanceId: string,
+    private readonly now: () => number,
+  ) {}
+
+  /** Called once the store row is claimed: the only way a seat comes to be. */
+  claim(session: Omit<AuditedSession, 'instanceId'>): Seat {
+    const seat = new Seat(this, { ...session, instanceId: this.instanceId });
+    this.#seats.set(session.sessionId, seat);
+    return seat;
+  }
+
+  /**
+   * Whether a connection here still holds this session. A row of this server
+   * that is not held (its user left and the end is not written yet) may be
+   * taken over by the next login of that user.
+   */
+  holds(sessionId: string): boolean {
+    const state = this.#seats.get(sessionId)?.state;
+    return state === 'claimed' || state === 'in_room';
+  }
+
+  /** Seats not released yet, leaving ones included. */
+  get size(): number {
+    return this.#seats.size;
+  }
+
+  /** Everyone in the room, in the order they joined. */
+  usernames(): string[] {
+    return this.room.usernames();
+  }
+
+  /** @internal Seat transitions report here. */
+  joined(member: RoomMember, username: string): void {
+    this.room.join(member);
+    this.room.publish({ type: 'join', user: username }, member);
+  }
+
+  /** @internal */
+  left(seat: Seat, member: RoomMember | undefined, reason: EndReason, detail: string | undefined): void {
+    if (member !== undefined) {
+      this.room.leave(member);
+      // At shutdown everyone leaves at once: each client gets its own goodbye, not a line for every other user.
+      if (reason !== 'shutdown') this.room.publish({ type: 'leave', user: seat.session.username, reason: LEAVE_REASON[reason] ?? 'disconnected' }, member);
+    }
+    const end = { sessionId: seat.session.sessionId, audit: sessionEndEntry(seat.session, reason, this.now(), detail ?? null) };
+    this.ends.write(end, () => {
+      seat.released();
+      if (this.#seats.get(seat.session.sessionId) === seat) this.#seats.delete(seat.session.sessionId);
+    });
+  }
+}
+
+export class IllegalSeatTransitionError extends Error {
+  override readonly name = 'IllegalSeatTransitionError';
+  readonly code = 'ILLEGAL_SEAT_TRANSITION';
+  constructor(from: SeatState, to: SeatState) {
+    super(`seat cannot go from ${from} to ${to}`);
+  }
+}
+
+/** One user's presence on this server, from claim to release. */
+export class Seat {
+  #state: SeatState = 'claimed';
+  #member: RoomMember | undefined;
+
+  constructor(
+    private readonly presence: Presence,
+    readonly session: AuditedSession,
+  ) {}
+
+  get state(): SeatState {
+    return this.#state;
+  }
+
+  /** Into the room: the others hear a join. */
+  enter(member: RoomMember): void {
+    this.#move('in_room');
+    this.#member = member;
+    this.presence.joined(member, this.session.username);
+  }
+
+  /** Out of the room (the others hear why), and the end queued for the store. Later calls do nothing. */
+  leave(reason: EndReason, detail?: string): void {
+    if (this.#state === 'leaving' || this.#state === 'released') return;
+    this.#move('leaving');
+    const member = this.#member;
+    this.#member = undefined;
+    this.presence.left(this, member, reason, detail);
+  }
+
+  /** @internal The end is written. */
+  released(): void {
+    this.#move('released');
+  }
+
+  #move(next: SeatState): void {
+    if (!TRANSITIONS[this.#state].includes(next)) throw new IllegalSeatTransitionError(this.#state, next);
+    this.#state = next;
+  }
+}
