@@ -7,9 +7,9 @@ import type { EndRequest } from '../store/schema.js';
 import type { Store } from '../store/open-store.js';
 import { pendingEndRequests, touchSessions } from '../store/sessions.js';
 import { GREETING_DELAY_MS } from '../protocol/limits.js';
-import { parseCidrList } from './cidr.js';
+import { networkPrefix, parseCidrList } from './cidr.js';
 import type { ServerConfig } from './config.js';
-import { admit, AddressCounter, REFUSAL_LINES } from './connection-caps.js';
+import { admitOpen, admitPreLogin, AddressCounter, EVICTED_LINE, EVICTED_MESSAGE, PreLoginPool, REFUSAL_LINES } from './connection-caps.js';
 import { Connection, type ConnectionContext } from './connection.js';
 import { InstanceRegistry } from './instance-registry.js';
 import type { Logger } from './log.js';
@@ -51,6 +51,12 @@ const SPOOL_REPLAY_WAIT_MS = 2000;
 /** At shutdown, the least time session ends get to be written, even when clients took the whole grace to leave. */
 const MIN_END_WRITE_MS = 500;
 
+/** A connection not logged in yet, as the pre-login pool holds it: how to end it if a newcomer needs its place. */
+interface PendingLogin {
+  peer: string;
+  end(): void;
+}
+
 
 /** Builds the server; nothing listens until `listen()`. */
 export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer> {
@@ -71,7 +77,9 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
 
   const connections = new Map<string, Connection>();
   const open = new AddressCounter();
-  const preLogin = new AddressCounter();
+  const preLogin = new PreLoginPool<PendingLogin>();
+  const pendingOf = new WeakMap<Connection, PendingLogin>();
+  const prefixOf = (address: string): string => networkPrefix(address, config.prefixV4, config.prefixV6);
   const timers: NodeJS.Timeout[] = [];
   let server: Server | undefined;
   let closing: Promise<void> | undefined;
@@ -86,12 +94,14 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
     serverName,
     now,
     loggedIn(connection) {
-      preLogin.remove(connection.peerAddress);
+      const pending = pendingOf.get(connection);
+      if (pending !== undefined) preLogin.remove(pending);
     },
     closed(connection) {
       if (!connections.delete(connection.id)) return;
       open.remove(connection.peerAddress);
-      if (!connection.loggedIn) preLogin.remove(connection.peerAddress);
+      const pending = pendingOf.get(connection);
+      if (pending !== undefined) preLogin.remove(pending);
     },
   };
 
@@ -114,10 +124,10 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
       socket.destroy();
       return;
     }
-    // Behind a proxy the caps count the connection under the proxy's address until its header names the client.
+    // Behind a proxy the connection counts in the open total, under the proxy's address, until its header names the client.
     let held = config.proxyProtocol;
     if (held) {
-      const refusal = admit({ ...config, maxPerAddress: 0, maxPreLoginPerAddress: 0 }, open, preLogin, socketAddress);
+      const refusal = admitOpen({ ...config, maxPerAddress: 0 }, open, socketAddress);
       if (refusal !== undefined) {
         logger.info('refused', { peer: via, why: refusal });
         socket.on('error', () => undefined);
@@ -126,24 +136,42 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
         return;
       }
       open.add(socketAddress);
-      preLogin.add(socketAddress);
     }
     const unhold = (): void => {
       if (!held) return;
       held = false;
       open.remove(socketAddress);
-      preLogin.remove(socketAddress);
     };
     let admitted: string | undefined;
+    let evicted = false;
+    // Until it is a Connection, an evicted login is told in one plain line and closed.
+    const pending: PendingLogin = {
+      peer: via,
+      end() {
+        evicted = true;
+        socket.on('error', () => undefined);
+        socket.end(EVICTED_LINE);
+        setTimeout(() => socket.destroy(), 1000).unref();
+      },
+    };
     const admitPeer = (address: string, port: number): string | undefined => {
       unhold();
-      const refusal = admit(config, open, preLogin, address);
-      if (refusal !== undefined) {
-        logger.info('refused', { peer: `${address}:${port}`, why: refusal, via: config.proxyProtocol ? via : undefined });
-        return REFUSAL_LINES[refusal];
+      const peer = `${address}:${port}`;
+      const prefix = prefixOf(address);
+      const refusal = admitOpen(config, open, address);
+      const decision = refusal === undefined ? admitPreLogin(config, preLogin, address, prefix) : ({ admit: false, refusal } as const);
+      if (!decision.admit) {
+        logger.info('refused', { peer, why: decision.refusal, via: config.proxyProtocol ? via : undefined });
+        return REFUSAL_LINES[decision.refusal];
+      }
+      if (decision.evict !== undefined) {
+        preLogin.remove(decision.evict);
+        logger.info('refused', { peer: decision.evict.peer, why: 'prelogin_evicted', for: peer });
+        decision.evict.end();
       }
       open.add(address);
-      preLogin.add(address);
+      pending.peer = peer;
+      preLogin.add(pending, address, prefix);
       admitted = address;
       return undefined;
     };
@@ -151,7 +179,7 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
     const releaseAdmitted = (): void => {
       if (admitted === undefined) return;
       open.remove(admitted);
-      preLogin.remove(admitted);
+      preLogin.remove(pending);
       admitted = undefined;
     };
     negotiating.add(socket);
@@ -159,9 +187,11 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
       .then((outcome) => {
         negotiating.delete(socket);
         unhold();
-        if (outcome.ok && closing === undefined) {
+        if (outcome.ok && closing === undefined && !evicted) {
           const connection = new Connection(outcome, context);
           connections.set(connection.id, connection);
+          pendingOf.set(connection, pending);
+          pending.end = () => connection.session.end('login_timeout', EVICTED_MESSAGE);
           logger.info('connect', { peer: connection.peer, transport: outcome.transport, via: config.proxyProtocol ? via : undefined, connections: connections.size });
           return;
         }
@@ -169,6 +199,8 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
         if (outcome.ok) {
           outcome.stream.destroy();
           socket.destroy();
+        } else if (evicted) {
+          // Logged when it was evicted.
         } else if (outcome.reason === 'closed') {
           logger.info('disconnect', { peer: `${outcome.peerAddress}:${outcome.peerPort}`, reason: 'disconnected', via: config.proxyProtocol ? via : undefined });
         } else if (outcome.reason !== 'admission') {

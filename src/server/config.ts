@@ -30,6 +30,12 @@ export interface ServerConfig {
   readonly maxPerAddress: number;
   readonly maxPreLogin: number;
   readonly maxPreLoginPerAddress: number;
+  /** Connections not logged in yet from one network (`--prefix-v4` / `--prefix-v6`). */
+  readonly maxPreLoginPerPrefix: number;
+  /** Prefix length that makes one IPv4 network for the pre-login caps and eviction. */
+  readonly prefixV4: number;
+  /** Prefix length that makes one IPv6 network for the pre-login caps and eviction. */
+  readonly prefixV6: number;
   readonly loginQueue: number;
   /** Failed logins from one address within the throttle window that lock the address (0 = off). */
   readonly throttleAddressFailures: number;
@@ -103,6 +109,9 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
   { key: 'maxPerAddress', flag: 'max-per-address', env: 'CHAT_MAX_PER_ADDRESS', kind: 'count', default: '50', zeroDisables: true, help: 'open connections from one client address' },
   { key: 'maxPreLogin', flag: 'max-prelogin', env: 'CHAT_MAX_PRELOGIN', kind: 'count', default: '256', zeroDisables: true, help: 'connections not logged in yet, in all (a slowloris cannot use up the server)' },
   { key: 'maxPreLoginPerAddress', flag: 'max-prelogin-per-address', env: 'CHAT_MAX_PRELOGIN_PER_ADDRESS', kind: 'count', default: '8', zeroDisables: true, help: 'connections not logged in yet from one client address' },
+  { key: 'maxPreLoginPerPrefix', flag: 'max-prelogin-per-prefix', env: 'CHAT_MAX_PRELOGIN_PER_PREFIX', kind: 'count', default: '64', zeroDisables: true, help: 'connections not logged in yet from one network (--prefix-v4, --prefix-v6); when all pre-login slots are taken, a newcomer from a less busy network takes the place of the oldest pending login of the busiest one' },
+  { key: 'prefixV4', flag: 'prefix-v4', env: 'CHAT_PREFIX_V4', kind: 'count', default: '24', min: 8, max: 32, help: 'prefix length of one IPv4 network for the pre-login caps' },
+  { key: 'prefixV6', flag: 'prefix-v6', env: 'CHAT_PREFIX_V6', kind: 'count', default: '48', min: 16, max: 128, help: 'prefix length of one IPv6 network for the pre-login caps' },
   { key: 'loginQueue', flag: 'login-queue', env: 'CHAT_LOGIN_QUEUE', kind: 'count', default: String(DEFAULT_HASH_WORKERS * 16), zeroDisables: true, help: 'password checks that may wait for a worker (default: 16 per worker, about 6 s of waiting at bcrypt cost 12); past it logins are told the server is busy' },
   { key: 'throttleAddressFailures', flag: 'throttle-address-failures', env: 'CHAT_THROTTLE_ADDRESS_FAILURES', kind: 'count', default: '10', zeroDisables: true, max: 10_000, help: 'failed logins from one client address within --throttle-window that lock the address' },
   { key: 'throttleUserFailures', flag: 'throttle-user-failures', env: 'CHAT_THROTTLE_USER_FAILURES', kind: 'count', default: '10', zeroDisables: true, max: 10_000, help: 'failed logins for one username, from 2 or more addresses, within --throttle-window that lock the username' },

@@ -36,9 +36,10 @@ export class WireClient {
     });
   }
 
-  static connect(port: number, host = '127.0.0.1', timeoutMs = 5000): Promise<WireClient> {
+  /** `localAddress` binds the client end (any 127.x.y.z works on loopback), to test per-address and per-network limits. */
+  static connect(port: number, host = '127.0.0.1', timeoutMs = 5000, localAddress?: string): Promise<WireClient> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ port, host });
+      const socket = net.connect({ port, host, ...(localAddress === undefined ? {} : { localAddress }) });
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new Error(`connect to ${host}:${port} timed out`));
