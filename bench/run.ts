@@ -49,7 +49,7 @@ const STORM_PASSWORD = 'bench-storm-pw';
 /** A window of un-acked `say`s per sender: the server is measured, not a client-side buffer. */
 const WINDOW = 8;
 /** Flags that take the server's per-user and per-address limits out of the way of a load test. */
-const UNLIMITED = ['--rate-limit', '0', '--max-connections', '0', '--max-per-address', '0', '--max-prelogin', '0', '--max-prelogin-per-address', '0', '--heartbeat', '0', '--login-timeout', '0'];
+const UNLIMITED = ['--rate-limit', '0', '--max-connections', '0', '--max-per-address', '0', '--max-prelogin', '0', '--max-prelogin-per-address', '0', '--max-prelogin-per-prefix', '0', '--heartbeat', '0', '--login-timeout', '0'];
 /** A send queue large enough that a busy generator is not dropped as a slow consumer (0 would mean unbounded). */
 const BENCH_SENDQ = ['--sendq', '64MiB'];
 
