@@ -22,6 +22,12 @@ export class HasherBusyError extends Error {
   }
 }
 
+/**
+ * bcrypt needs a few kilobytes per job: small heaps keep each worker thread's
+ * memory (which every server pays, logins or not) to a few megabytes.
+ */
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16 };
+
 type Pending = { job: HashJob; resolve: (value: boolean | string) => void; reject: (error: Error) => void };
 
 export interface HashPoolOptions {
@@ -77,7 +83,7 @@ export class HashPool implements PasswordHasher {
   }
 
   #spawn(): Worker {
-    const worker = new Worker(new URL('./hash-worker.js', import.meta.url));
+    const worker = new Worker(new URL('./hash-worker.js', import.meta.url), { resourceLimits: WORKER_LIMITS });
     worker.on('message', (result: HashResult) => this.#finish(worker, result));
     worker.on('error', (error) => this.#replace(worker, error));
     return worker;

@@ -14,7 +14,8 @@ const CARRIAGE_RETURN = 0x0d;
  * character split across pushes survives; invalid UTF-8 becomes U+FFFD.
  */
 export class LineSplitter {
-  #parts: Buffer[] = [];
+  /** The unfinished line's pieces; allocated only while there is one. */
+  #parts: Buffer[] | undefined;
   #size = 0;
   #discarding = false;
   #maxLineBytes: number;
@@ -59,7 +60,7 @@ export class LineSplitter {
         events.push({ kind: 'too_long' });
       } else {
         // Copy: a slice would pin the whole (often 64 KiB) socket chunk in memory.
-        this.#parts.push(Buffer.from(chunk.subarray(start)));
+        (this.#parts ??= []).push(Buffer.from(chunk.subarray(start)));
         this.#size += tail;
       }
     }
@@ -68,7 +69,7 @@ export class LineSplitter {
 
   #complete(chunk: Buffer, start: number, end: number): SplitEvent | undefined {
     let bytes: Buffer;
-    if (this.#parts.length === 0) {
+    if (this.#parts === undefined) {
       bytes = chunk.subarray(start, end);
     } else {
       this.#parts.push(chunk.subarray(start, end));
@@ -82,7 +83,7 @@ export class LineSplitter {
   }
 
   #reset(): void {
-    this.#parts = [];
+    this.#parts = undefined;
     this.#size = 0;
   }
 }

@@ -145,7 +145,8 @@ interface PrivateFrame {
  * never re-entered) and nothing more is queued.
  */
 export class Outbox implements Flushable {
-  #private: PrivateFrame[] = [];
+  /** Allocated when used: most idle clients have none. */
+  #private: PrivateFrame[] | undefined;
   #privateBytes = 0;
   #channel: BroadcastChannel | undefined;
   /** The batch `#from` and `#skipped` refer to; a new batch starts them over. */
@@ -153,7 +154,7 @@ export class Outbox implements Flushable {
   /** First frame of `#batch` still owed to this client. */
   #from = 0;
   /** This client's own frames in `#batch`, which it must not receive. */
-  #skipped: number[] = [];
+  #skipped: number[] | undefined;
   #overflowed = false;
   /** When output started pending, or last made progress; undefined while idle. */
   #waitingSince: number | undefined;
@@ -178,7 +179,9 @@ export class Outbox implements Flushable {
   /** Queues a frame for this client only. */
   push(frame: Buffer): void {
     if (this.#overflowed) return;
-    this.#private.push({ frame, at: this.#sync()?.length ?? 0 });
+    const at = this.#sync()?.length ?? 0;
+    this.#private ??= [];
+    this.#private.push({ frame, at });
     this.#privateBytes += frame.length;
     if (this.#exceedsLimit()) return;
     if (this.#private.length === 1) this.scheduler.schedule(this);
@@ -195,12 +198,12 @@ export class Outbox implements Flushable {
     if (this.#channel !== channel) return;
     this.#channel = undefined;
     this.#batch = undefined;
-    this.#skipped = [];
+    this.#skipped = undefined;
   }
 
   /** Called by the channel: frame `index` of the current batch is this client's own. */
   skip(channel: BroadcastChannel, index: number): void {
-    if (this.#channel === channel && this.#sync() !== undefined) this.#skipped.push(index);
+    if (this.#channel === channel && this.#sync() !== undefined) (this.#skipped ??= []).push(index);
   }
 
   /** Writes everything owed now (the scheduler and the channel call this; so does a close). */
@@ -208,7 +211,7 @@ export class Outbox implements Flushable {
     if (this.#overflowed) return;
     const batch = this.#sync();
     const to = batch?.length ?? 0;
-    if (this.#private.length === 0 && this.#from >= to) return;
+    if (this.#private === undefined && this.#from >= to) return;
     if (this.#exceedsLimit()) return;
 
     const pieces: Buffer[] = [];
@@ -217,24 +220,25 @@ export class Outbox implements Flushable {
     // Broadcast frames [next, end), minus this client's own.
     const owe = (end: number): void => {
       if (batch === undefined) return;
-      while (skipAt < this.#skipped.length && this.#skipped[skipAt]! < end) {
-        const own = this.#skipped[skipAt++]!;
+      const skipped = this.#skipped;
+      while (skipped !== undefined && skipAt < skipped.length && skipped[skipAt]! < end) {
+        const own = skipped[skipAt++]!;
         if (own > next) pieces.push(batch.slice(next, own));
         next = Math.max(next, own + 1);
       }
       if (end > next) pieces.push(batch.slice(next, end));
       next = Math.max(next, end);
     };
-    for (const { frame, at } of this.#private) {
+    for (const { frame, at } of this.#private ?? []) {
       owe(at);
       pieces.push(frame);
     }
     owe(to);
 
-    this.#private = [];
+    this.#private = undefined;
     this.#privateBytes = 0;
     this.#from = to;
-    this.#skipped = this.#skipped.length === 0 ? this.#skipped : [];
+    this.#skipped = undefined;
     if (pieces.length === 0) return;
     if (this.#waitingSince === undefined) this.#waitingSince = this.now();
     if (pieces.length === 1) {
@@ -259,7 +263,7 @@ export class Outbox implements Flushable {
     if (current !== this.#batch) {
       this.#batch = current;
       this.#from = 0;
-      if (this.#skipped.length > 0) this.#skipped = [];
+      this.#skipped = undefined;
     }
     return current;
   }
@@ -274,7 +278,7 @@ export class Outbox implements Flushable {
   #exceedsLimit(): boolean {
     if (this.limitBytes === 0 || this.pendingBytes <= this.limitBytes) return false;
     this.#overflowed = true;
-    this.#private = [];
+    this.#private = undefined;
     this.#privateBytes = 0;
     process.nextTick(() => this.overflow.outboxOverflowed());
     return true;

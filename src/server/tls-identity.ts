@@ -2,7 +2,6 @@ import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { createSecureContext, type SecureContext } from 'node:tls';
-import { generate } from 'selfsigned';
 
 /** The server's TLS certificate, loaded and checked once at start. */
 export interface TlsIdentity {
@@ -84,6 +83,8 @@ export async function selfSignedIdentity(dbFile: string, host: string = osHostna
   const notAfterDate = new Date(notBeforeDate);
   notAfterDate.setFullYear(notAfterDate.getFullYear() + SELF_SIGNED_YEARS);
   const altNames = [...new Set([name, 'localhost'])].map((value) => ({ type: 2 as const, value }));
+  // Loaded only to make a certificate: the library and its dependencies add about 14 MB to a server's RSS.
+  const { generate } = await import('selfsigned');
   const pems = await generate([{ name: 'commonName', value: name }], {
     keyType: 'ec',
     curve: 'P-256',
