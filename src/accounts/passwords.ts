@@ -7,6 +7,8 @@ export const MIN_BCRYPT_COST = 4;
 export const MAX_BCRYPT_COST = 15;
 /** bcrypt reads at most 72 bytes; a longer password is refused rather than silently cut. */
 export const MAX_PASSWORD_BYTES = 72;
+/** NIST SP 800-63B: at least 8 characters for a password the user chose. */
+export const DEFAULT_MIN_PASSWORD_LENGTH = 8;
 
 export function assertValidUsername(name: string): void {
   if (!isValidUsername(name)) {
@@ -22,6 +24,18 @@ export function assertValidPassword(password: string): void {
       'PASSWORD_TOO_LONG',
       `the password is ${bytes} bytes; bcrypt uses at most ${MAX_PASSWORD_BYTES}, so it is refused rather than cut`,
     );
+  }
+}
+
+/**
+ * The rule for a new password: assertValidPassword, and at least `minLength`
+ * characters (code points, so that a password of 8 accented letters counts 8).
+ */
+export function assertNewPassword(password: string, minLength: number): void {
+  assertValidPassword(password);
+  const length = Array.from(password).length;
+  if (length < minLength) {
+    throw new AccountError('PASSWORD_TOO_SHORT', `the password is ${length} character${length === 1 ? '' : 's'}; use at least ${minLength}`);
   }
 }
 

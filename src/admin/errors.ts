@@ -1,15 +1,16 @@
 import { CommanderError } from 'commander';
 import { AccountError } from '../accounts/errors.js';
+import { ConfigError } from '../config/option-spec.js';
+import { EXIT_USAGE, isRequestedOutput, oneLine, usageMessage } from '../config/usage.js';
 import { StoreError } from '../store/errors.js';
 
 export const EXIT_OK = 0;
 /** The command was understood but could not be done (unknown user, locked database...). */
 export const EXIT_FAILURE = 1;
-/** The command line itself was wrong (unknown verb, bad flag value...). */
-export const EXIT_USAGE = 2;
+/** The command line itself was wrong (unknown verb, bad flag value...): the same status in every program. */
+export { EXIT_USAGE };
 
 export const CLI_ERROR_CODES = [
-  'INVALID_ENV',
   'NO_TERMINAL',
   'PASSWORD_MISMATCH',
   'ABORTED',
@@ -35,9 +36,6 @@ export class CliError extends Error {
   }
 }
 
-/** Commander "errors" that are really a requested output (`--help`, `--version`). */
-const COMMANDER_SUCCESS_CODES: ReadonlySet<string> = new Set(['commander.helpDisplayed', 'commander.version']);
-
 export interface FailureReport {
   exitCode: number;
   /** What to print on stderr, without the `chat-admin: ` prefix; empty when commander already printed everything. */
@@ -51,11 +49,12 @@ export interface FailureReport {
  */
 export function describeFailure(error: unknown, debug: boolean): FailureReport {
   if (error instanceof CommanderError) {
-    if (COMMANDER_SUCCESS_CODES.has(error.code)) return { exitCode: EXIT_OK, lines: [] };
+    if (isRequestedOutput(error)) return { exitCode: EXIT_OK, lines: [] };
     // 'commander.help' is a noun without its verb: the help is already on stderr.
     if (error.code === 'commander.help') return { exitCode: EXIT_USAGE, lines: [] };
-    return { exitCode: EXIT_USAGE, lines: [oneLine(error.message.replace(/^error: /, ''))] };
+    return { exitCode: EXIT_USAGE, lines: [usageMessage(error)] };
   }
+  if (error instanceof ConfigError) return { exitCode: EXIT_USAGE, lines: [`invalid configuration: ${oneLine(error.message)}`] };
   if (error instanceof CliError) return { exitCode: error.exitCode, lines: [oneLine(error.message)] };
   if (error instanceof StoreError || error instanceof AccountError) {
     return { exitCode: EXIT_FAILURE, lines: [oneLine(error.message)] };
@@ -66,8 +65,4 @@ export function describeFailure(error: unknown, debug: boolean): FailureReport {
     return { exitCode: EXIT_FAILURE, lines: [`unexpected error: ${error.stack}`] };
   }
   return { exitCode: EXIT_FAILURE, lines };
-}
-
-function oneLine(text: string): string {
-  return text.split(/\r?\n/).map((part) => part.trim()).filter((part) => part !== '').join(' ');
 }

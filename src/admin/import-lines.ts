@@ -1,5 +1,5 @@
 import { AccountError } from '../accounts/errors.js';
-import { assertValidPassword, assertValidUsername } from '../accounts/passwords.js';
+import { assertNewPassword, assertValidUsername } from '../accounts/passwords.js';
 import { usernameKey } from '../store/users.js';
 import { CliError } from './errors.js';
 
@@ -16,7 +16,7 @@ export interface ImportLine {
  * colons and spaces). The first bad line fails the whole input, naming its
  * number, so that an import is all or nothing before any hashing starts.
  */
-export function parseImportLines(text: string): ImportLine[] {
+export function parseImportLines(text: string, minPasswordLength: number): ImportLine[] {
   const accounts: ImportLine[] = [];
   const firstLineOf = new Map<string, number>();
   text.split('\n').forEach((raw, index) => {
@@ -30,7 +30,7 @@ export function parseImportLines(text: string): ImportLine[] {
     const password = content.slice(colon + 1);
     try {
       assertValidUsername(username);
-      assertValidPassword(password);
+      assertNewPassword(password, minPasswordLength);
     } catch (error) {
       if (error instanceof AccountError) throw badLine(line, error.message, error);
       throw error;

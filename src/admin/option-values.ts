@@ -1,44 +1,31 @@
 import { InvalidArgumentError } from 'commander';
-import { MAX_BCRYPT_COST, MIN_BCRYPT_COST } from '../accounts/passwords.js';
+import { isProblem, parseDuration, parseWholeNumber, type Parsed } from '../config/value-grammar.js';
 
 /**
- * Parsers for option values. They throw commander's InvalidArgumentError so
- * that a bad flag is a usage error; settings.ts reuses them for environment
- * variables.
+ * Parsers of verb options (commander argParsers) on the shared grammar. They
+ * throw commander's InvalidArgumentError, so that a bad value is a usage error.
  */
 
 export const DEFAULT_AUDIT_LIMIT = 50;
 export const MAX_AUDIT_LIMIT = 10_000;
-export const MAX_BUSY_TIMEOUT_MS = 600_000;
 /** Far enough back for any audit log, near enough that `now - duration` stays a valid date. */
-const MAX_DURATION_MS = 100 * 365 * 86_400_000;
+const MAX_SINCE_MS = 100 * 365 * 86_400_000;
 
-const DURATION_UNITS_MS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+function orThrow<T>(value: Parsed<T>): T {
+  if (isProblem(value)) throw new InvalidArgumentError(value.problem);
+  return value;
+}
 
-/** `30s`, `15m`, `2h`, `7d` → milliseconds. */
-export function parseDuration(text: string): number {
-  const match = /^(\d{1,12})([smhd])$/.exec(text.trim());
-  const ms = match === null ? NaN : Number(match[1]) * DURATION_UNITS_MS[match[2]!]!;
-  if (!(ms > 0) || ms > MAX_DURATION_MS) {
-    throw new InvalidArgumentError('expected a positive number followed by s, m, h or d (for example 30s, 15m, 2h, 7d)');
-  }
+/** `30s`, `15m`, `2h`, `7d` (a bare number is seconds) → milliseconds, above 0. */
+export function parseSince(text: string): number {
+  const ms = orThrow(parseDuration(text));
+  if (ms === 0) throw new InvalidArgumentError('must be more than 0');
+  if (ms > MAX_SINCE_MS) throw new InvalidArgumentError('must be at most 36500d');
   return ms;
 }
 
 export function parseAuditLimit(text: string): number {
-  return parseWholeNumber(text, 1, MAX_AUDIT_LIMIT);
-}
-
-export function parseBusyTimeout(text: string): number {
-  return parseWholeNumber(text, 0, MAX_BUSY_TIMEOUT_MS);
-}
-
-export function parseBcryptCost(text: string): number {
-  return parseWholeNumber(text, MIN_BCRYPT_COST, MAX_BCRYPT_COST);
-}
-
-function parseWholeNumber(text: string, min: number, max: number): number {
-  const value = /^\d{1,9}$/.test(text.trim()) ? Number(text.trim()) : NaN;
-  if (!(value >= min && value <= max)) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
+  const value = orThrow(parseWholeNumber(text));
+  if (value < 1 || value > MAX_AUDIT_LIMIT) throw new InvalidArgumentError(`must be a whole number from 1 to ${MAX_AUDIT_LIMIT}`);
   return value;
 }

@@ -1,18 +1,34 @@
-import { InvalidArgumentError, Option, type Command } from 'commander';
-import { DEFAULT_BCRYPT_COST } from '../accounts/passwords.js';
-import { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_DB_FILE } from '../store/open-store.js';
+import type { Command } from 'commander';
+import { DEFAULT_MIN_PASSWORD_LENGTH, MAX_PASSWORD_BYTES } from '../accounts/passwords.js';
+import { declareOptions, readOptionValues } from '../config/commander-options.js';
+import { buildConfig, type OptionSpec } from '../config/option-spec.js';
+import { SHARED_OPTIONS, type SharedConfig } from '../config/shared-options.js';
 import type { AdminDeps } from './deps.js';
-import { CliError, EXIT_USAGE } from './errors.js';
-import { parseBcryptCost, parseBusyTimeout } from './option-values.js';
 
-export interface StoreOptions {
-  db?: string;
-  busyTimeout?: number;
+/** chat-admin's settings: the options it shares with chat-server, and its own. */
+export interface AdminConfig extends SharedConfig {
+  /** Shortest password (in characters) add, passwd and import accept. */
+  readonly minPasswordLength: number;
 }
 
-export interface CostOptions {
-  bcryptCost?: number;
-}
+/**
+ * Settings every verb may use. They are program options, so they are
+ * accepted before and after the verb (`chat-admin --db F user add shon` and
+ * `chat-admin user add shon --db F`); given twice, the last one wins.
+ */
+export const ADMIN_OPTIONS: readonly OptionSpec<keyof AdminConfig>[] = [
+  ...SHARED_OPTIONS,
+  {
+    key: 'minPasswordLength',
+    flag: 'min-password-length',
+    env: 'CHAT_MIN_PASSWORD_LENGTH',
+    kind: 'count',
+    default: String(DEFAULT_MIN_PASSWORD_LENGTH),
+    min: 1,
+    max: MAX_PASSWORD_BYTES,
+    help: 'shortest password, in characters, that user add, passwd and import accept',
+  },
+];
 
 export interface JsonOptions {
   json?: boolean;
@@ -23,52 +39,24 @@ export interface StoreSettings {
   busyTimeoutMs: number;
 }
 
-/** The options every verb takes, added the same way to each. */
-export function addStoreOptions(command: Command): Command {
-  return command
-    .addOption(new Option('--db <path>', 'database file (default: $CHAT_DB, else ./chat.db)'))
-    .addOption(
-      new Option('--busy-timeout <ms>', `how long to wait for another process's write lock (default: $CHAT_BUSY_TIMEOUT, else ${DEFAULT_BUSY_TIMEOUT_MS})`).argParser(
-        parseBusyTimeout,
-      ),
-    );
+export function declareAdminOptions(program: Command): Command {
+  return declareOptions(program, ADMIN_OPTIONS);
 }
 
-export function addCostOption(command: Command): Command {
-  return command.addOption(
-    new Option('--bcrypt-cost <n>', `bcrypt cost, 4 to 15 (default: $CHAT_BCRYPT_COST, else ${DEFAULT_BCRYPT_COST})`).argParser(parseBcryptCost),
-  );
+/**
+ * The settings, read once from the program's options and the environment
+ * (flag over variable over default) when a verb first asks; a bad value is a
+ * ConfigError naming each.
+ */
+export function adminSettings(program: Command, env: AdminDeps['env']): () => AdminConfig {
+  let config: AdminConfig | undefined;
+  return () => (config ??= buildConfig<AdminConfig>(ADMIN_OPTIONS, readOptionValues(program, ADMIN_OPTIONS), env));
+}
+
+export function storeSettings(config: AdminConfig): StoreSettings {
+  return { file: config.dbFile, busyTimeoutMs: config.busyTimeoutMs };
 }
 
 export function addJsonOption(command: Command): Command {
   return command.option('--json', 'print one JSON array instead of a table');
-}
-
-/** Flag, else environment variable, else default. */
-export function storeSettings(options: StoreOptions, env: AdminDeps['env']): StoreSettings {
-  return {
-    file: options.db ?? nonEmpty(env['CHAT_DB']) ?? DEFAULT_DB_FILE,
-    busyTimeoutMs: options.busyTimeout ?? fromEnv(env, 'CHAT_BUSY_TIMEOUT', parseBusyTimeout) ?? DEFAULT_BUSY_TIMEOUT_MS,
-  };
-}
-
-export function bcryptCost(options: CostOptions, env: AdminDeps['env']): number {
-  return options.bcryptCost ?? fromEnv(env, 'CHAT_BCRYPT_COST', parseBcryptCost) ?? DEFAULT_BCRYPT_COST;
-}
-
-function fromEnv(env: AdminDeps['env'], name: string, parse: (text: string) => number): number | undefined {
-  const raw = nonEmpty(env[name]);
-  if (raw === undefined) return undefined;
-  try {
-    return parse(raw);
-  } catch (error) {
-    if (!(error instanceof InvalidArgumentError)) throw error;
-    throw new CliError('INVALID_ENV', `environment variable ${name}=${JSON.stringify(raw)} is invalid: ${error.message}`, {
-      exitCode: EXIT_USAGE,
-    });
-  }
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value === '' ? undefined : value;
 }

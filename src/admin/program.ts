@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { DURATION_RULE } from '../config/value-grammar.js';
 import { registerAuditCommand } from './commands/audit.js';
 import { registerKickCommand } from './commands/kick.js';
 import { registerSessionsCommand } from './commands/sessions.js';
@@ -6,6 +7,8 @@ import { registerThrottlesCommand } from './commands/throttles.js';
 import { registerUserCommands } from './commands/user.js';
 import type { AdminDeps } from './deps.js';
 import { describeFailure, EXIT_OK } from './errors.js';
+import { adminSettings, declareAdminOptions } from './options.js';
+import { VERSION } from '../package-info.js';
 
 const EXAMPLES = `
 Examples:
@@ -21,11 +24,12 @@ Examples:
   chat-admin throttles                          addresses and users locked after failed logins
   chat-admin throttles clear --user shon        let shon log in again at once
 
-Environment:
-  CHAT_DB             database file when --db is absent (default ./chat.db)
-  CHAT_BUSY_TIMEOUT   --busy-timeout default in milliseconds (default 5000)
-  CHAT_BCRYPT_COST    --bcrypt-cost default (default 12)
-  CHAT_DEBUG=1        print the stack of unexpected errors
+Options before or after the verb mean the same (chat-admin --db F user list,
+chat-admin user list --db F); given twice, the last one wins. Every option can
+also come from its environment variable (CHAT_DB, CHAT_BUSY_TIMEOUT,
+CHAT_BCRYPT_COST, CHAT_MIN_PASSWORD_LENGTH); a flag wins over the variable.
+Durations: ${DURATION_RULE}.
+CHAT_DEBUG=1 prints the stack of unexpected errors.
 
 Exit status: 0 done, 1 could not be done, 2 bad command line.`;
 
@@ -37,7 +41,10 @@ Exit status: 0 done, 1 could not be done, 2 bad command line.`;
 export function createAdminProgram(deps: AdminDeps): Command {
   const program = new Command('chat-admin')
     .description('Manage the users, sessions, login throttles and audit log of a chat-server database.')
+    .version(VERSION, '-V, --version', 'print the version')
     .exitOverride()
+    // The store options are the program's, listed in every verb's --help too.
+    .configureHelp({ showGlobalOptions: true })
     .configureOutput({
       writeOut: (text) => deps.stdout.write(text),
       writeErr: (text) => deps.stderr.write(text),
@@ -45,11 +52,13 @@ export function createAdminProgram(deps: AdminDeps): Command {
       outputError: () => undefined,
     })
     .addHelpText('after', EXAMPLES);
-  registerUserCommands(program, deps);
-  registerSessionsCommand(program, deps);
-  registerKickCommand(program, deps);
-  registerAuditCommand(program, deps);
-  registerThrottlesCommand(program, deps);
+  declareAdminOptions(program);
+  const settings = adminSettings(program, deps.env);
+  registerUserCommands(program, deps, settings);
+  registerSessionsCommand(program, deps, settings);
+  registerKickCommand(program, deps, settings);
+  registerAuditCommand(program, deps, settings);
+  registerThrottlesCommand(program, deps, settings);
   return program;
 }
 

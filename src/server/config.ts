@@ -1,17 +1,16 @@
 import { availableParallelism } from 'node:os';
-import { DEFAULT_BCRYPT_COST, MAX_BCRYPT_COST, MIN_BCRYPT_COST } from '../accounts/passwords.js';
+import { ConfigError, parseOptionValue, resolveOptions, type OptionSpec as SpecOf, type OptionValue, type ValueKind } from '../config/option-spec.js';
+import { SHARED_OPTIONS, type SharedConfig } from '../config/shared-options.js';
+import type { Parsed } from '../config/value-grammar.js';
 import { DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_LINE_BYTES, DEFAULT_PORT } from '../protocol/limits.js';
-import { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_DB_FILE } from '../store/open-store.js';
 import { CidrError, parseCidrList } from './cidr.js';
 
+export { ConfigError };
+
 /** Everything chat-server can be told, validated once and frozen. Durations are in ms, sizes in bytes. */
-export interface ServerConfig {
+export interface ServerConfig extends SharedConfig {
   readonly host: string;
   readonly port: number;
-  readonly dbFile: string;
-  readonly busyTimeoutMs: number;
-  /** Cost of the dummy hash when the database has no users yet to copy it from. */
-  readonly bcryptCost: number;
   readonly maxLineBytes: number;
   /** Longest line accepted before login: a login needs little, a slowloris gets little. */
   readonly preLoginMaxLineBytes: number;
@@ -70,29 +69,16 @@ export interface ServerConfig {
 /** One bcrypt worker per core (at most 64). */
 const DEFAULT_HASH_WORKERS = Math.min(availableParallelism(), 64);
 
-type Kind = 'string' | 'port' | 'count' | 'duration' | 'size' | 'cost' | 'path' | 'flag' | 'cidrs';
+type Kind = ValueKind | 'cidrs';
 
-interface OptionSpec {
-  key: keyof ServerConfig;
-  flag: string;
-  env: string;
-  kind: Kind;
-  default: string;
-  /** Smallest accepted value other than 0 (where 0 switches the limit off). */
-  min?: number;
-  max?: number;
-  /** 0 means "off" for this option. */
-  zeroDisables?: boolean;
-  help: string;
-}
+/** The shape shared by every program's option table (src/config/option-spec.ts). */
+type OptionSpec = SpecOf<keyof ServerConfig, Kind>;
 
 /** The single table behind parsing, validation, --help and docs. */
 export const SERVER_OPTIONS: readonly OptionSpec[] = [
   { key: 'host', flag: 'host', env: 'CHAT_HOST', kind: 'string', default: '0.0.0.0', help: 'address to listen on' },
   { key: 'port', flag: 'port', env: 'CHAT_PORT', kind: 'port', default: String(DEFAULT_PORT), help: 'TCP port (0 picks a free one)' },
-  { key: 'dbFile', flag: 'db', env: 'CHAT_DB', kind: 'string', default: DEFAULT_DB_FILE, help: 'SQLite database file (created if missing)' },
-  { key: 'busyTimeoutMs', flag: 'busy-timeout', env: 'CHAT_BUSY_TIMEOUT', kind: 'duration', default: `${DEFAULT_BUSY_TIMEOUT_MS}ms`, min: 1, max: 60_000, help: 'how long to wait for a database lock held by another process' },
-  { key: 'bcryptCost', flag: 'bcrypt-cost', env: 'CHAT_BCRYPT_COST', kind: 'cost', default: String(DEFAULT_BCRYPT_COST), help: 'bcrypt cost of the dummy hash used while no user exists' },
+  ...SHARED_OPTIONS,
   { key: 'maxLineBytes', flag: 'max-line', env: 'CHAT_MAX_LINE', kind: 'size', default: String(DEFAULT_MAX_LINE_BYTES), min: 256, max: 1 << 20, help: 'longest line a client may send, in bytes' },
   { key: 'preLoginMaxLineBytes', flag: 'max-login-line', env: 'CHAT_MAX_LOGIN_LINE', kind: 'size', default: '1024', min: 256, max: 1 << 20, help: 'longest line accepted before login, in bytes' },
   { key: 'maxAttempts', flag: 'max-attempts', env: 'CHAT_MAX_ATTEMPTS', kind: 'count', default: String(DEFAULT_MAX_ATTEMPTS), min: 1, max: 100, help: 'failed logins per connection before it is closed' },
@@ -131,74 +117,15 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
   { key: 'trustedProxies', flag: 'trusted-proxy', env: 'CHAT_TRUSTED_PROXY', kind: 'cidrs', default: '127.0.0.0/8,::1/128', help: 'addresses (CIDR, comma-separated) allowed to send a PROXY header' },
 ];
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  readonly code = 'CONFIG_INVALID';
-  constructor(readonly problems: readonly string[]) {
-    super(problems.join('; '));
+/** A CIDR list, the one kind only the server has; everything else follows the shared grammar. */
+function parseValue(spec: SpecOf<string, Kind>, raw: string): Parsed<OptionValue> {
+  if (spec.kind !== 'cidrs') return parseOptionValue(spec, raw);
+  try {
+    return parseCidrList(raw.trim()).ranges.join(',');
+  } catch (error) {
+    if (error instanceof CidrError) return { problem: `must be address ranges such as 10.0.0.0/8,::1/128: ${error.message}` };
+    throw error;
   }
-}
-
-/** The longest delay a Node timer honours. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
-const SIZE = /^(\d+)(b|k|kb|kib|m|mb|mib)?$/i;
-const FLAG_TRUE = /^(1|true|yes|on)$/i;
-const FLAG_FALSE = /^(|0|false|no|off)$/i;
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-const SIZE_UNITS: Record<string, number> = { b: 1, k: 1024, kb: 1024, kib: 1024, m: 1 << 20, mb: 1 << 20, mib: 1 << 20 };
-
-/** Parses one raw value; returns the value or a problem description. */
-function parseValue(spec: OptionSpec, raw: string): number | string | boolean | { problem: string } {
-  const text = raw.trim();
-  let value: number;
-  switch (spec.kind) {
-    case 'path':
-      return text;
-    case 'flag':
-      if (FLAG_TRUE.test(text)) return true;
-      return FLAG_FALSE.test(text) ? false : { problem: 'must be true or false (1/0, yes/no, on/off)' };
-    case 'cidrs':
-      try {
-        return parseCidrList(text).ranges.join(',');
-      } catch (error) {
-        if (error instanceof CidrError) return { problem: `must be address ranges such as 10.0.0.0/8,::1/128: ${error.message}` };
-        throw error;
-      }
-    case 'string':
-      return text.length > 0 ? text : { problem: 'must not be empty' };
-    case 'port':
-      value = /^\d+$/.test(text) ? Number(text) : NaN;
-      return Number.isInteger(value) && value <= 65535 ? value : { problem: 'must be a port number from 0 to 65535' };
-    case 'cost':
-      value = /^\d+$/.test(text) ? Number(text) : NaN;
-      return value >= MIN_BCRYPT_COST && value <= MAX_BCRYPT_COST ? value : { problem: `must be a whole number from ${MIN_BCRYPT_COST} to ${MAX_BCRYPT_COST}` };
-    case 'count':
-      value = /^\d+$/.test(text) ? Number(text) : NaN;
-      if (!Number.isSafeInteger(value)) return { problem: 'must be a whole number' };
-      break;
-    case 'duration': {
-      const match = DURATION.exec(text);
-      if (match === null) return { problem: 'must be a duration such as 500ms, 30s, 5m or 1h (a bare number means seconds)' };
-      const exact = Number(match[1]) * DURATION_UNITS[match[2] ?? 's']!;
-      // Only an exact 0 means "off"; a tiny positive duration is at least 1 ms.
-      value = exact === 0 ? 0 : Math.max(1, Math.round(exact));
-      // Node timers cannot wait longer than this (longer delays fire at once).
-      if (value > MAX_TIMER_MS) return { problem: `must be at most ${MAX_TIMER_MS}ms (about 24 days)` };
-      break;
-    }
-    case 'size': {
-      const match = SIZE.exec(text);
-      if (match === null) return { problem: 'must be a size such as 4096, 64KiB or 1MiB' };
-      value = Number(match[1]) * SIZE_UNITS[(match[2] ?? 'b').toLowerCase()]!;
-      break;
-    }
-  }
-  if (value === 0 && spec.zeroDisables === true) return 0;
-  if (spec.min !== undefined && value < spec.min) return { problem: `must be at least ${spec.min}${spec.zeroDisables ? ' (or 0 for off)' : ''}` };
-  if (value === 0 && spec.zeroDisables !== true && spec.min === undefined) return { problem: 'must be more than 0' };
-  if (spec.max !== undefined && value > spec.max) return { problem: `must be at most ${spec.max}` };
-  return value;
 }
 
 /**
@@ -207,16 +134,7 @@ function parseValue(spec: OptionSpec, raw: string): number | string | boolean | 
  * reported at once in one ConfigError.
  */
 export function buildServerConfig(cli: Readonly<Record<string, string | undefined>>, env: Readonly<Record<string, string | undefined>>): ServerConfig {
-  const problems: string[] = [];
-  const config: Record<string, number | string | boolean> = {};
-  for (const spec of SERVER_OPTIONS) {
-    const fromCli = cli[spec.flag];
-    const fromEnv = env[spec.env];
-    const [raw, source] = fromCli !== undefined ? [fromCli, `--${spec.flag}`] : fromEnv !== undefined && fromEnv !== '' ? [fromEnv, spec.env] : [spec.default, `default of --${spec.flag}`];
-    const value = parseValue(spec, raw);
-    if (typeof value === 'object') problems.push(`${source} ${JSON.stringify(raw)} ${value.problem}`);
-    else config[spec.key] = value;
-  }
+  const { values: config, problems } = resolveOptions(SERVER_OPTIONS, cli, env, parseValue);
   problems.push(...tlsProblems(config as unknown as ServerConfig));
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config as unknown as ServerConfig);

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 import { resolve } from 'node:path';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { HashPool } from '../accounts/hash-pool.js';
+import { declareOptions, readOptionValues } from '../config/commander-options.js';
+import { EXIT_USAGE, isRequestedOutput, unexpectedArgument, usageMessage } from '../config/usage.js';
+import { DURATION_RULE, SIZE_RULE } from '../config/value-grammar.js';
 import { VERSION } from '../package-info.js';
 import { StoreError } from '../store/errors.js';
 import { openStore } from '../store/open-store.js';
@@ -19,18 +22,28 @@ function fail(message: string, exitCode: number): never {
   process.exit(exitCode);
 }
 
-function parseArgs(argv: string[]): Record<string, string | undefined> {
+/** A command line chat-server cannot run: printed as one `chat-server: ...` line, exit status 2. */
+class UsageError extends Error {
+  override readonly name = 'UsageError';
+  readonly code = 'ERR_CHAT_USAGE';
+}
+
+/** Returns the raw flag values by flag name, or undefined when --help or --version was printed. */
+function parseArgs(argv: string[]): Record<string, string | undefined> | undefined {
   const program = new Command('chat-server')
     .description('A private, admin-managed chat over TCP. People connect with chat-client, nc or telnet.')
     .version(VERSION)
     .exitOverride()
-    .configureOutput({ writeErr: (text) => process.stderr.write(text) })
+    // Operands are checked below, to suggest --port for `chat-server 12346`.
+    .allowExcessArguments(true)
+    .configureOutput({ writeErr: (text) => process.stderr.write(text), outputError: () => undefined })
     .addHelpText(
       'after',
       [
         '',
         'Every option can also come from its environment variable; a flag wins over the variable.',
-        'Durations take ms, s, m or h (a bare number means seconds); sizes take KiB or MiB. 0 switches a limit off.',
+        `Durations: ${DURATION_RULE}.`,
+        `Sizes: ${SIZE_RULE}. 0 switches a limit off.`,
         '',
         'Examples:',
         '  chat-server                                 serve on 0.0.0.0:12345 with ./chat.db',
@@ -42,29 +55,21 @@ function parseArgs(argv: string[]): Record<string, string | undefined> {
         'Add users with chat-admin (chat-admin user add NAME).',
       ].join('\n'),
     );
-  for (const spec of SERVER_OPTIONS) {
-    if (spec.kind === 'flag') program.addOption(new Option(`--${spec.flag}`, `${spec.help} (env ${spec.env}=1)`));
-    else program.addOption(new Option(`--${spec.flag} <value>`, `${spec.help} (default ${spec.default === '' ? 'none' : spec.default}, env ${spec.env})`));
+  declareOptions(program, SERVER_OPTIONS);
+  try {
+    program.parse(argv);
+  } catch (error) {
+    if (!(error instanceof CommanderError)) throw error;
+    if (isRequestedOutput(error)) return undefined;
+    throw new UsageError(usageMessage(error));
   }
-  program.parse(argv);
-  const values = program.opts<Record<string, string | undefined>>();
-  const byFlag: Record<string, string | undefined> = {};
-  for (const spec of SERVER_OPTIONS) {
-    const key = spec.flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-    const value: unknown = values[key];
-    byFlag[spec.flag] = value === true ? 'true' : (value as string | undefined);
-  }
-  return byFlag;
+  if (program.args.length > 0) throw new UsageError(unexpectedArgument(program.args[0]!));
+  return readOptionValues(program, SERVER_OPTIONS);
 }
 
 async function main(): Promise<void> {
-  let cli: Record<string, string | undefined>;
-  try {
-    cli = parseArgs(process.argv);
-  } catch (error) {
-    if (error instanceof CommanderError) process.exit(error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? 0 : 2);
-    throw error;
-  }
+  const cli = parseArgs(process.argv);
+  if (cli === undefined) process.exit(0);
   const config = buildServerConfig(cli, process.env);
   const tls = config.tlsSelfSigned ? await selfSignedIdentity(resolve(config.dbFile)) : config.tlsCert !== '' ? loadTlsIdentity(config.tlsCert, config.tlsKey) : undefined;
   const logger = createLogger((line) => process.stdout.write(line));
@@ -113,7 +118,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof ConfigError) fail(`invalid configuration: ${error.message}`, 2);
+  if (error instanceof UsageError) fail(error.message, EXIT_USAGE);
+  if (error instanceof ConfigError) fail(`invalid configuration: ${error.message}`, EXIT_USAGE);
   if (error instanceof StoreError) fail(error.message, 1);
   if (error instanceof TlsSetupError) fail(error.message, 2);
   if (process.env.CHAT_DEBUG === '1') console.error(error);

@@ -1,15 +1,16 @@
 import { expect } from 'vitest';
+import { TEST_ENV } from './chat-server-process.js';
 import { assertFreshBuild, runCli, type CliResult, type RunCliOptions } from './run-cli.js';
 import { makeTempDir, type TempDir } from './temp-dir.js';
 
 /** The sources chat-admin is built from; integration tests refuse a stale dist/. */
-export const ADMIN_SOURCES = ['src/admin', 'src/accounts', 'src/store', 'src/protocol/usernames.ts', 'migrations'];
+export const ADMIN_SOURCES = ['src/admin', 'src/accounts', 'src/config', 'src/store', 'src/protocol/usernames.ts', 'migrations'];
 
 export interface AdminFixture {
   dir: TempDir;
   /** The database file, passed as CHAT_DB (not created until a verb creates it). */
   db: string;
-  /** Runs chat-admin with CHAT_DB and CHAT_BCRYPT_COST=4 (fast hashing, through the env var users have). */
+  /** Runs chat-admin with CHAT_DB, CHAT_BCRYPT_COST=4 (fast hashing) and CHAT_MIN_PASSWORD_LENGTH=1 (short fixture passwords), through the env vars users have. */
   admin(args: readonly string[], options?: RunCliOptions): Promise<CliResult>;
   /** Adds users (password `pw-NAME`) with one `user import`, failing the test if it fails. */
   addUsers(...names: string[]): Promise<void>;
@@ -20,7 +21,7 @@ export async function makeAdminFixture(): Promise<AdminFixture> {
   const dir = await makeTempDir('chat-admin-');
   const db = dir.file('chat.db');
   const admin = (args: readonly string[], options: RunCliOptions = {}): Promise<CliResult> =>
-    runCli('chat-admin', args, { ...options, env: { CHAT_DB: db, CHAT_BCRYPT_COST: '4', ...options.env } });
+    runCli('chat-admin', args, { ...options, env: { CHAT_DB: db, ...TEST_ENV, ...options.env } });
   return {
     dir,
     db,

@@ -16,8 +16,12 @@ export const SERVER_MAIN = join(ROOT, 'dist/src/server/main.js');
 export const ADMIN_MAIN = join(ROOT, 'dist/src/admin/main.js');
 export const CLIENT_MAIN = join(ROOT, 'dist/src/client/main.js');
 
-/** Tests always hash with the cheapest bcrypt cost. */
-export const TEST_ENV: Readonly<Record<string, string>> = { CHAT_BCRYPT_COST: '4' };
+/**
+ * Tests always hash with the cheapest bcrypt cost, and accept the short
+ * fixture passwords (`pw-NAME`); the password rule itself is tested with its
+ * default in admin-users.test.ts.
+ */
+export const TEST_ENV: Readonly<Record<string, string>> = { CHAT_BCRYPT_COST: '4', CHAT_MIN_PASSWORD_LENGTH: '1' };
 
 const READY_LINE = /listening on (\S+):(\d+)/;
 const live = new Set<ChildProcess>();

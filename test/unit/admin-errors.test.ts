@@ -1,3 +1,4 @@
+import { ConfigError } from '../../src/config/option-spec.js';
 import { CommanderError, InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { AccountError } from '../../src/accounts/errors.js';
@@ -8,7 +9,8 @@ describe('describeFailure', () => {
   it.each([
     ['help shown', new CommanderError(0, 'commander.helpDisplayed', '(outputHelp)'), 0, []],
     ['a noun without verb', new CommanderError(1, 'commander.help', '(outputHelp)'), 2, []],
-    ['an unknown command', new CommanderError(1, 'commander.unknownCommand', "error: unknown command 'x'\n(Did you mean y?)"), 2, ["unknown command 'x' (Did you mean y?)"]],
+    ['an unknown command', new CommanderError(1, 'commander.unknownCommand', "error: unknown command 'x'\n(Did you mean y?)"), 2, ["unknown command 'x' (did you mean y?)"]],
+    ['a bad setting', new ConfigError(['CHAT_BUSY_TIMEOUT "5000" must be at most 1m']), 2, ['invalid configuration: CHAT_BUSY_TIMEOUT "5000" must be at most 1m']],
     ['a bad option value', new InvalidArgumentError('bad'), 2, ['bad']],
     ['a store error', new StoreError('DB_LOCKED', 'database x is locked'), 1, ['database x is locked']],
     ['an account error', new AccountError('INVALID_USERNAME', 'invalid username'), 1, ['invalid username']],

@@ -255,3 +255,19 @@ describe('buildServerConfig: values that would silently change meaning', () => {
     }
   });
 });
+
+describe('one grammar with chat-admin', () => {
+  it('reads a bare busy timeout as seconds, like chat-admin', () => {
+    expect(buildServerConfig({}, { CHAT_BUSY_TIMEOUT: '1' }).busyTimeoutMs).toBe(1000);
+    expect(buildServerConfig({}, { CHAT_BUSY_TIMEOUT: '5000ms' }).busyTimeoutMs).toBe(5000);
+  });
+
+  it('takes days in every duration: --heartbeat 1d', () => {
+    expect(buildServerConfig({ heartbeat: '1d' }, {}).heartbeatMs).toBe(86_400_000);
+  });
+
+  it('states the unit of a bound in the error', () => {
+    expect(() => buildServerConfig({ 'busy-timeout': '2m' }, {})).toThrow(/--busy-timeout "2m" must be at most 1m/);
+    expect(() => buildServerConfig({ sendq: '10' }, {})).toThrow(/--sendq "10" must be at least 1KiB \(or 0 for off\)/);
+  });
+});

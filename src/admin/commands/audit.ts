@@ -3,24 +3,24 @@ import { queryAudit } from '../../store/audit.js';
 import { AUDIT_EVENTS, type AuditEvent, type AuditRow } from '../../store/schema.js';
 import { writeJson } from '../context.js';
 import type { AdminDeps } from '../deps.js';
-import { DEFAULT_AUDIT_LIMIT, parseAuditLimit, parseDuration } from '../option-values.js';
-import { addJsonOption, addStoreOptions, storeSettings, type JsonOptions, type StoreOptions } from '../options.js';
+import { DEFAULT_AUDIT_LIMIT, parseAuditLimit, parseSince } from '../option-values.js';
+import { addJsonOption, storeSettings, type JsonOptions, type AdminConfig } from '../options.js';
 import { formatTime, renderTable } from '../render-table.js';
 import { withStore } from '../store-access.js';
 
-type AuditOptions = StoreOptions & JsonOptions & { user?: string; event?: AuditEvent; since?: number; limit: number };
+type AuditOptions = JsonOptions & { user?: string; event?: AuditEvent; since?: number; limit: number };
 
-export function registerAuditCommand(program: Command, deps: AdminDeps): void {
-  addJsonOption(addStoreOptions(program.command('audit')))
+export function registerAuditCommand(program: Command, deps: AdminDeps, settings: () => AdminConfig): void {
+  addJsonOption(program.command('audit'))
     .description('show the audit log, newest first')
     .option('--user <name>', 'only rows about this user (any case)')
     .addOption(new Option('--event <kind>', 'only rows of this event').choices(AUDIT_EVENTS))
-    .addOption(new Option('--since <duration>', 'only rows newer than this, like 30s, 15m, 2h, 7d').argParser(parseDuration))
+    .addOption(new Option('--since <duration>', 'only rows newer than this, a duration such as 30s, 15m, 2h, 7d').argParser(parseSince))
     .addOption(new Option('--limit <n>', 'at most this many rows, 1 to 10000').argParser(parseAuditLimit).default(DEFAULT_AUDIT_LIMIT))
     .action(async (options: AuditOptions) => {
-      const settings = storeSettings(options, deps.env);
+      const where = storeSettings(settings());
       const since = options.since === undefined ? undefined : new Date(deps.now().getTime() - options.since).toISOString();
-      const rows = await withStore(settings, { create: false }, (store) =>
+      const rows = await withStore(where, { create: false }, (store) =>
         queryAudit(store.db, { username: options.user, event: options.event, since, limit: options.limit }),
       );
       if (options.json === true) {

@@ -4,18 +4,18 @@ import { kickUser } from '../../accounts/user-admin.js';
 import { adminContext } from '../context.js';
 import type { AdminDeps } from '../deps.js';
 import { CliError } from '../errors.js';
-import { addStoreOptions, storeSettings, type StoreOptions } from '../options.js';
+import { storeSettings, type AdminConfig } from '../options.js';
 import { withStore } from '../store-access.js';
 
-export function registerKickCommand(program: Command, deps: AdminDeps): void {
-  addStoreOptions(program.command('kick <name>'))
+export function registerKickCommand(program: Command, deps: AdminDeps, settings: () => AdminConfig): void {
+  program.command('kick <name>')
     .description("ask the server to end a user's live session (the user may log in again; see user disable)")
     .option('--reason <text>', 'why; shown in the audit log and passed to the server')
-    .action(async (name: string, options: StoreOptions & { reason?: string }) => {
-      const settings = storeSettings(options, deps.env);
+    .action(async (name: string, options: { reason?: string }) => {
+      const where = storeSettings(settings());
       assertValidUsername(name);
       const reason = options.reason ?? null;
-      const asked = await withStore(settings, { create: false }, (store) => kickUser(store.db, name, reason, adminContext(deps)));
+      const asked = await withStore(where, { create: false }, (store) => kickUser(store.db, name, reason, adminContext(deps)));
       if (!asked) throw new CliError('NO_LIVE_SESSION', `user ${name} has no live session`);
       deps.stdout.write(`asked the server to end the session of ${name}\n`);
     });

@@ -4,16 +4,16 @@ import { listInstances } from '../../store/instances.js';
 import { listSessions } from '../../store/sessions.js';
 import { writeJson } from '../context.js';
 import type { AdminDeps } from '../deps.js';
-import { addJsonOption, addStoreOptions, storeSettings, type JsonOptions, type StoreOptions } from '../options.js';
+import { addJsonOption, storeSettings, type JsonOptions, type AdminConfig } from '../options.js';
 import { formatTime, renderTable } from '../render-table.js';
 import { withStore } from '../store-access.js';
 
-export function registerSessionsCommand(program: Command, deps: AdminDeps): void {
-  addJsonOption(addStoreOptions(program.command('sessions')))
+export function registerSessionsCommand(program: Command, deps: AdminDeps, settings: () => AdminConfig): void {
+  addJsonOption(program.command('sessions'))
     .description('list live sessions: user, peer address, connected since, last activity, which server')
-    .action(async (options: StoreOptions & JsonOptions) => {
-      const settings = storeSettings(options, deps.env);
-      const { sessions, instances } = await withStore(settings, { create: false }, async (store) => ({
+    .action(async (options: JsonOptions) => {
+      const where = storeSettings(settings());
+      const { sessions, instances } = await withStore(where, { create: false }, async (store) => ({
         sessions: await listSessions(store.db),
         instances: await listInstances(store.db),
       }));

@@ -6,21 +6,21 @@ import { usernameKey } from '../../store/users.js';
 import { adminContext, writeJson } from '../context.js';
 import type { AdminDeps } from '../deps.js';
 import { CliError, EXIT_USAGE } from '../errors.js';
-import { addJsonOption, addStoreOptions, storeSettings, type JsonOptions, type StoreOptions } from '../options.js';
+import { addJsonOption, storeSettings, type JsonOptions, type AdminConfig } from '../options.js';
 import { formatTime, renderTable } from '../render-table.js';
 import { withStore } from '../store-access.js';
 
-type ClearOptions = StoreOptions & { address?: string; user?: string; all?: boolean };
+type ClearOptions = { address?: string; user?: string; all?: boolean };
 
-export function registerThrottlesCommand(program: Command, deps: AdminDeps): void {
+export function registerThrottlesCommand(program: Command, deps: AdminDeps, settings: () => AdminConfig): void {
   const throttles = program.command('throttles').description('list and clear login throttles (addresses and usernames locked after failed logins)');
 
-  addJsonOption(addStoreOptions(throttles.command('list', { isDefault: true })))
+  addJsonOption(throttles.command('list', { isDefault: true }))
     .description('list addresses and usernames with recent failed logins or a lock (the default verb)')
-    .action(async (options: StoreOptions & JsonOptions) => {
-      const settings = storeSettings(options, deps.env);
+    .action(async (options: JsonOptions) => {
+      const where = storeSettings(settings());
       const now = deps.now().getTime();
-      const records = await withStore(settings, { create: false }, (store) => listThrottles(store.db, now));
+      const records = await withStore(where, { create: false }, (store) => listThrottles(store.db, now));
       if (options.json === true) {
         writeJson(deps, records.map((record) => throttleJson(record, now)));
         return;
@@ -36,15 +36,15 @@ export function registerThrottlesCommand(program: Command, deps: AdminDeps): voi
       deps.stdout.write(renderTable(['kind', 'key', 'failures in window', 'locked until', 'penalty level', 'last failure'], rows, 'no throttles'));
     });
 
-  addStoreOptions(throttles.command('clear'))
+  throttles.command('clear')
     .description('forget the failed logins and locks of an address, a username, or all')
     .option('--address <addr>', 'a client address (an IPv6 address clears its /64)')
     .option('--user <name>', 'a username (any case)')
     .option('--all', 'every throttle')
     .action(async (options: ClearOptions) => {
-      const settings = storeSettings(options, deps.env);
+      const where = storeSettings(settings());
       const which = clearTarget(options);
-      const cleared = await withStore(settings, { create: false }, (store) => clearThrottles(store.db, which, adminContext(deps)));
+      const cleared = await withStore(where, { create: false }, (store) => clearThrottles(store.db, which, adminContext(deps)));
       const what = which === 'all' ? '' : ` for ${describeKeys(which)}`;
       deps.stdout.write(cleared.length === 0 ? `nothing to clear${what}\n` : `cleared ${cleared.length} throttle${cleared.length === 1 ? '' : 's'}${what}\n`);
     });

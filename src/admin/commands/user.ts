@@ -1,6 +1,9 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { assertValidUsername, hashPassword } from '../../accounts/passwords.js';
+import type { Kysely } from 'kysely';
+import { assertNewPassword, assertValidUsername, hashPassword } from '../../accounts/passwords.js';
 import {
   addUser,
   assertAccountsAbsent,
@@ -10,49 +13,44 @@ import {
   setUserDisabled,
   type NewAccount,
 } from '../../accounts/user-admin.js';
-import type { UserRow } from '../../store/schema.js';
-import { getUser, listUsers } from '../../store/users.js';
+import { StoreError } from '../../store/errors.js';
+import type { Database, UserRow } from '../../store/schema.js';
+import { findUser, getUser, listUsers } from '../../store/users.js';
 import { adminContext, writeJson } from '../context.js';
 import type { AdminDeps } from '../deps.js';
 import { CliError } from '../errors.js';
 import { parseImportLines } from '../import-lines.js';
-import {
-  addCostOption,
-  addJsonOption,
-  addStoreOptions,
-  bcryptCost,
-  storeSettings,
-  type CostOptions,
-  type JsonOptions,
-  type StoreOptions,
-} from '../options.js';
+import { addJsonOption, storeSettings, type JsonOptions, type AdminConfig } from '../options.js';
 import { readNewPassword } from '../prompt-password.js';
 import { readAll } from '../read-input.js';
 import { formatTime, renderTable } from '../render-table.js';
 import { withStore } from '../store-access.js';
 
-type PasswordOptions = StoreOptions & CostOptions & { passwordStdin?: boolean };
+type PasswordOptions = { passwordStdin?: boolean };
 
 const PASSWORD_STDIN_HELP = 'read the password from the first line of standard input instead of prompting';
 
-export function registerUserCommands(program: Command, deps: AdminDeps): void {
+export function registerUserCommands(program: Command, deps: AdminDeps, settings: () => AdminConfig): void {
   const user = program.command('user').description('add, import, remove, list, disable and enable users; change passwords');
 
   passwordVerb(user.command('add <name>'))
     .description('add a user; the password is prompted twice (or read with --password-stdin)')
     .action(async (name: string, options: PasswordOptions) => {
-      const settings = storeSettings(options, deps.env);
-      const cost = bcryptCost(options, deps.env);
+      const config = settings();
+      const where = storeSettings(config);
       assertValidUsername(name);
+      // Refuse a taken name before asking for a password nobody will use (the insert still decides races).
+      if (existsSync(resolve(where.file))) await withStore(where, { create: false }, (store) => refuseExisting(store.db, name));
       const password = await readNewPassword(deps, options.passwordStdin === true, name);
-      const passwordHash = await hashPassword(password, cost);
-      const added = await withStore(settings, { create: true, stderr: deps.stderr }, (store) =>
+      assertNewPassword(password, config.minPasswordLength);
+      const passwordHash = await hashPassword(password, config.bcryptCost);
+      const added = await withStore(where, { create: true, stderr: deps.stderr }, (store) =>
         addUser(store.db, { username: name, passwordHash }, adminContext(deps)),
       );
       deps.stdout.write(`added user ${added.username}\n`);
     });
 
-  addCostOption(addStoreOptions(user.command('import [file]')))
+  user.command('import [file]')
     .description('add many users from name:password lines, all or nothing (FILE, or standard input when absent or -)')
     .addHelpText(
       'after',
@@ -61,12 +59,13 @@ export function registerUserCommands(program: Command, deps: AdminDeps): void {
         'exists, nothing is imported and the error names the line.\n\n' +
         'Example:\n  chat-admin user import users.txt\n  generate-users | chat-admin user import -',
     )
-    .action(async (file: string | undefined, options: StoreOptions & CostOptions) => {
-      const settings = storeSettings(options, deps.env);
-      const cost = bcryptCost(options, deps.env);
-      const lines = parseImportLines(await readImportText(file, deps));
+    .action(async (file: string | undefined) => {
+      const config = settings();
+      const where = storeSettings(config);
+      const cost = config.bcryptCost;
+      const lines = parseImportLines(await readImportText(file, deps), config.minPasswordLength);
       if (lines.length === 0) throw new CliError('IMPORT_EMPTY', 'nothing to import: no name:password lines');
-      const imported = await withStore(settings, { create: true, stderr: deps.stderr }, async (store) => {
+      const imported = await withStore(where, { create: true, stderr: deps.stderr }, async (store) => {
         await assertAccountsAbsent(store.db, lines);
         const accounts: NewAccount[] = [];
         for (const line of lines) {
@@ -77,20 +76,20 @@ export function registerUserCommands(program: Command, deps: AdminDeps): void {
       deps.stdout.write(`imported ${imported.length} user${imported.length === 1 ? '' : 's'}\n`);
     });
 
-  addStoreOptions(user.command('remove <name>'))
+  user.command('remove <name>')
     .description("remove a user; their live session, if any, is asked to end")
-    .action(async (name: string, options: StoreOptions) => {
-      const settings = storeSettings(options, deps.env);
+    .action(async (name: string, _options: unknown) => {
+      const where = storeSettings(settings());
       assertValidUsername(name);
-      const result = await withStore(settings, { create: false }, (store) => removeUser(store.db, name, adminContext(deps)));
+      const result = await withStore(where, { create: false }, (store) => removeUser(store.db, name, adminContext(deps)));
       deps.stdout.write(`removed user ${result.username}${result.sessionAsked ? SESSION_ASKED : ''}\n`);
     });
 
-  addJsonOption(addStoreOptions(user.command('list')))
+  addJsonOption(user.command('list'))
     .description('list users: name, created, last login, disabled')
-    .action(async (options: StoreOptions & JsonOptions) => {
-      const settings = storeSettings(options, deps.env);
-      const users = await withStore(settings, { create: false }, (store) => listUsers(store.db));
+    .action(async (options: JsonOptions) => {
+      const where = storeSettings(settings());
+      const users = await withStore(where, { create: false }, (store) => listUsers(store.db));
       if (options.json === true) {
         writeJson(deps, users.map(userJson));
         return;
@@ -102,14 +101,15 @@ export function registerUserCommands(program: Command, deps: AdminDeps): void {
   passwordVerb(user.command('passwd <name>'))
     .description("change a user's password; prompted twice (or read with --password-stdin)")
     .action(async (name: string, options: PasswordOptions) => {
-      const settings = storeSettings(options, deps.env);
-      const cost = bcryptCost(options, deps.env);
+      const config = settings();
+      const where = storeSettings(config);
       assertValidUsername(name);
-      const changed = await withStore(settings, { create: false }, async (store) => {
+      const changed = await withStore(where, { create: false }, async (store) => {
         // Refuse an unknown user before asking for a password nobody will use.
         const existing = await getUser(store.db, name);
         const password = await readNewPassword(deps, options.passwordStdin === true, existing.username);
-        const passwordHash = await hashPassword(password, cost);
+        assertNewPassword(password, config.minPasswordLength);
+        const passwordHash = await hashPassword(password, config.bcryptCost);
         return changePassword(store.db, name, passwordHash, adminContext(deps));
       });
       deps.stdout.write(`changed the password of ${changed}\n`);
@@ -117,12 +117,12 @@ export function registerUserCommands(program: Command, deps: AdminDeps): void {
 
   for (const disabled of [true, false]) {
     const verb = disabled ? 'disable' : 'enable';
-    addStoreOptions(user.command(`${verb} <name>`))
+    user.command(`${verb} <name>`)
       .description(disabled ? 'stop a user from logging in; their live session, if any, is asked to end' : 'let a disabled user log in again')
-      .action(async (name: string, options: StoreOptions) => {
-        const settings = storeSettings(options, deps.env);
+      .action(async (name: string, _options: unknown) => {
+        const where = storeSettings(settings());
         assertValidUsername(name);
-        const result = await withStore(settings, { create: false }, (store) => setUserDisabled(store.db, name, disabled, adminContext(deps)));
+        const result = await withStore(where, { create: false }, (store) => setUserDisabled(store.db, name, disabled, adminContext(deps)));
         const done = result.changed ? `${verb}d user ${result.username}` : `user ${result.username} was already ${verb}d`;
         deps.stdout.write(`${done}${result.sessionAsked ? SESSION_ASKED : ''}\n`);
       });
@@ -132,7 +132,14 @@ export function registerUserCommands(program: Command, deps: AdminDeps): void {
 const SESSION_ASKED = '; their live session was asked to end';
 
 function passwordVerb(command: Command): Command {
-  return addCostOption(addStoreOptions(command)).option('--password-stdin', PASSWORD_STDIN_HELP);
+  return command.option('--password-stdin', PASSWORD_STDIN_HELP);
+}
+
+async function refuseExisting(db: Kysely<Database>, name: string): Promise<void> {
+  const existing = await findUser(db, name);
+  if (existing === undefined) return;
+  const spelled = existing.username === name ? '' : ` (as ${existing.username})`;
+  throw new StoreError('USER_EXISTS', `user ${name} already exists${spelled}; to change the password: chat-admin user passwd ${existing.username}`);
 }
 
 async function readImportText(file: string | undefined, deps: AdminDeps): Promise<string> {

@@ -1,0 +1,39 @@
+import { DEFAULT_BCRYPT_COST } from '../accounts/passwords.js';
+import { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_DB_FILE } from '../store/open-store.js';
+import type { OptionSpec } from './option-spec.js';
+import { formatDuration } from './value-grammar.js';
+
+/** The settings chat-server and chat-admin share: the same flag, variable and meaning in both. */
+export interface SharedConfig {
+  readonly dbFile: string;
+  /** Milliseconds. */
+  readonly busyTimeoutMs: number;
+  /** chat-admin: cost of new hashes; chat-server: cost of the dummy hash while no user exists. */
+  readonly bcryptCost: number;
+}
+
+/**
+ * Declared once for both programs (the cluster adds its store and bus
+ * options here). Each program appends these to its own table.
+ */
+export const SHARED_OPTIONS: readonly OptionSpec<keyof SharedConfig>[] = [
+  { key: 'dbFile', flag: 'db', env: 'CHAT_DB', kind: 'string', valueName: 'path', default: DEFAULT_DB_FILE, help: 'SQLite database file (created if missing)' },
+  {
+    key: 'busyTimeoutMs',
+    flag: 'busy-timeout',
+    env: 'CHAT_BUSY_TIMEOUT',
+    kind: 'duration',
+    default: formatDuration(DEFAULT_BUSY_TIMEOUT_MS),
+    min: 1,
+    max: 60_000,
+    help: 'how long to wait for a database lock held by another process',
+  },
+  {
+    key: 'bcryptCost',
+    flag: 'bcrypt-cost',
+    env: 'CHAT_BCRYPT_COST',
+    kind: 'cost',
+    default: String(DEFAULT_BCRYPT_COST),
+    help: 'bcrypt cost (4 to 15) of new password hashes; the server uses it for its dummy hash while no user exists',
+  },
+];
