@@ -41,6 +41,8 @@ export interface ChatServer {
   /** Says goodbye to everyone, records every session's end, stops. Safe to call twice. */
   close(): Promise<void>;
   readonly connectionCount: number;
+  /** Serves new TLS handshakes with this certificate from now on; open connections keep theirs. */
+  useTlsContext(secureContext: SecureContext): void;
 }
 
 const INSTANCE_HEARTBEAT_MS = 1000;
@@ -105,7 +107,7 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
     },
   };
 
-  const transportOptions: TransportOptions = {
+  let transportOptions: TransportOptions = {
     secureContext: deps.tls,
     requireTls: config.requireTls,
     proxyProtocol: config.proxyProtocol,
@@ -265,6 +267,9 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
 
   return {
     instanceId,
+    useTlsContext(secureContext) {
+      transportOptions = { ...transportOptions, secureContext };
+    },
     get connectionCount() {
       return connections.size;
     },

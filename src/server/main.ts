@@ -12,7 +12,7 @@ import { countUsers } from '../store/users.js';
 import { createChatServer } from './chat-server.js';
 import { buildServerConfig, ConfigError, SERVER_OPTIONS } from './config.js';
 import { createLogger } from './log.js';
-import { loadTlsIdentity, selfSignedIdentity, TlsSetupError } from './tls-identity.js';
+import { loadTlsIdentity, reloadTlsIdentity, selfSignedIdentity, TlsSetupError, type TlsIdentity } from './tls-identity.js';
 
 /** Hard stop if a graceful shutdown hangs: the issue promises an exit within 5 s. */
 const SHUTDOWN_DEADLINE_MS = 4500;
@@ -71,6 +71,11 @@ async function main(): Promise<void> {
   const cli = parseArgs(process.argv);
   if (cli === undefined) process.exit(0);
   const config = buildServerConfig(cli, process.env);
+  // SIGHUP (the terminal that ran us closed, or an operator after renewing the certificate) must never kill the server.
+  let reload: () => void = () => undefined;
+  process.on('SIGHUP', () => reload());
+  // With the terminal gone, a write to it fails (EIO, EPIPE): the server goes on without its log rather than crash.
+  process.stdout.on('error', () => undefined);
   const tls = config.tlsSelfSigned ? await selfSignedIdentity(resolve(config.dbFile)) : config.tlsCert !== '' ? loadTlsIdentity(config.tlsCert, config.tlsKey) : undefined;
   const logger = createLogger((line) => process.stdout.write(line));
   const store = await openStore({ file: config.dbFile, create: true, busyTimeoutMs: config.busyTimeoutMs });
@@ -95,6 +100,23 @@ async function main(): Promise<void> {
     const plain = config.requireTls ? 'plain connections refused' : 'plain connections accepted too';
     process.stdout.write(`TLS ${tls.created ? 'made a self-signed certificate' : 'certificate'} ${tls.certFile} (${plain})\n`);
   }
+
+  let identity: TlsIdentity | undefined = tls;
+  reload = () => {
+    if (identity === undefined) {
+      logger.info('reload', { signal: 'SIGHUP', tls: 'none' });
+      return;
+    }
+    try {
+      const next = reloadTlsIdentity(identity);
+      server.useTlsContext(next.secureContext);
+      logger.info('tls_reloaded', { signal: 'SIGHUP', cert: next.certFile, fingerprint: next.fingerprint, previous: next.fingerprint === identity.fingerprint ? undefined : identity.fingerprint });
+      identity = next;
+    } catch (error) {
+      if (!(error instanceof TlsSetupError)) throw error;
+      logger.error('tls_reload_failed', { signal: 'SIGHUP', error: error.message, kept: identity.fingerprint });
+    }
+  };
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -60,6 +60,15 @@ export function loadTlsIdentity(certFile: string, keyFile: string, created = fal
   return { secureContext, fingerprint: cert.fingerprint256, certFile, keyFile, created };
 }
 
+/**
+ * Reads the certificate and key of `current` again from their files (for
+ * SIGHUP: a renewed certificate, or self-signed files replaced by hand),
+ * checked as at start. Throws TlsSetupError, and the caller keeps `current`.
+ */
+export function reloadTlsIdentity(current: TlsIdentity): TlsIdentity {
+  return loadTlsIdentity(current.certFile, current.keyFile);
+}
+
 /** Where `--tls-self-signed` keeps its certificate and key: next to the database. */
 export function selfSignedPaths(dbFile: string): { certFile: string; keyFile: string } {
   return { certFile: `${dbFile}.tls-cert.pem`, keyFile: `${dbFile}.tls-key.pem` };
