@@ -1,5 +1,7 @@
 import { homedir } from 'node:os';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { EXIT_USAGE, isRequestedOutput, usageMessage } from '../config/usage.js';
+import { DURATION_RULE, isProblem, parseDuration } from '../config/value-grammar.js';
 import { isValidUsername, USERNAME_RULE } from '../protocol/usernames.js';
 import { AddressError, parseAddress, type ChatAddress } from './address.js';
 import { KNOWN_HOSTS_ENV, knownHostsPath } from './known-hosts.js';
@@ -8,7 +10,7 @@ export const EXIT_OK = 0;
 /** The server ended the session, or a login was refused. */
 export const EXIT_SESSION = 1;
 /** Bad usage, bad address, no connection. */
-export const EXIT_USAGE = 2;
+export { EXIT_USAGE };
 
 export const DEFAULT_CONNECT_TIMEOUT_S = 10;
 export const PASSWORD_ENV = 'CHAT_PASSWORD';
@@ -107,12 +109,14 @@ Examples:
   (echo "$PW"; cat notes.txt) | chat-client --user bot --password-stdin
 `;
 
+const MAX_CONNECT_TIMEOUT_MS = 3_600_000;
+
+/** The duration grammar of every option: `10` (seconds), `2.5s`, `500ms`, `1m`; above 0, at most 1h. */
 function parseTimeout(text: string): number {
-  const seconds = Number(text);
-  if (!/^\d+(\.\d+)?$/.test(text.trim()) || !(seconds > 0) || seconds > 3600) {
-    throw new InvalidArgumentError('expected a number of seconds above 0 and at most 3600');
-  }
-  return seconds;
+  const ms = parseDuration(text);
+  if (isProblem(ms)) throw new InvalidArgumentError(ms.problem);
+  if (ms === 0 || ms > MAX_CONNECT_TIMEOUT_MS) throw new InvalidArgumentError('must be more than 0 and at most 1h');
+  return ms;
 }
 
 /** The commander program; `exitOverride` makes --help, --version and errors return to the caller. */
@@ -123,8 +127,8 @@ export function createClientProgram(version: string, output: ProgramOutput): Com
     .option('-u, --user <name>', 'log in as this user instead of asking')
     .option('--password-stdin', 'read the password from the first line of stdin (stdin must not be a terminal)')
     .addOption(
-      new Option('--connect-timeout <seconds>', 'give up connecting after this long')
-        .default(DEFAULT_CONNECT_TIMEOUT_S)
+      new Option('--connect-timeout <duration>', `give up connecting after this long (${DURATION_RULE})`)
+        .default(DEFAULT_CONNECT_TIMEOUT_S * 1000, `${DEFAULT_CONNECT_TIMEOUT_S}s`)
         .argParser(parseTimeout),
     )
     .option('--no-color', 'no colours (also: NO_COLOR=1, or stdout not a terminal)')
@@ -135,11 +139,11 @@ export function createClientProgram(version: string, output: ProgramOutput): Com
     .version(version, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show this help')
     .addHelpText('after', EXAMPLES)
-    .showHelpAfterError('(run chat-client --help for usage)')
     .configureOutput({
       writeOut: output.writeOut,
       writeErr: output.writeErr,
-      outputError: (text, write) => write(`chat-client: ${text.replace(/^error: /, '')}`),
+      // parseClientOptions prints usage errors in the one-line format all three programs share.
+      outputError: () => undefined,
     })
     .exitOverride()
     .allowExcessArguments(false);
@@ -159,6 +163,8 @@ interface RawOptions {
 /** Turns checked command-line values and the environment into options; throws UsageError. */
 export function resolveClientOptions(addressArg: string | undefined, raw: RawOptions, context: OptionContext): ClientOptions {
   let address: ChatAddress;
+  // A bare number is a port typed without its host, not a host named 12346.
+  if (addressArg !== undefined && /^\d{1,5}$/.test(addressArg)) throw new UsageError(`'${addressArg}' is a port, not an address (did you mean localhost:${addressArg}?)`);
   try {
     address = parseAddress(addressArg);
   } catch (error) {
@@ -200,7 +206,7 @@ export function resolveClientOptions(addressArg: string | undefined, raw: RawOpt
     address: Object.freeze({ ...address }),
     user: raw.user,
     password: Object.freeze(password),
-    connectTimeoutMs: Math.round(raw.connectTimeout * 1000),
+    connectTimeoutMs: raw.connectTimeout,
     color,
     interactive: context.stdinIsTTY,
     tls,
@@ -217,8 +223,9 @@ export function parseClientOptions(argv: readonly string[], version: string, out
     program.parse([...argv], { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError) {
-      const done = error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help';
-      return { kind: 'exit', code: done ? EXIT_OK : EXIT_USAGE };
+      if (isRequestedOutput(error) || error.code === 'commander.help') return { kind: 'exit', code: EXIT_OK };
+      output.writeErr(`chat-client: ${usageMessage(error)}\n`);
+      return { kind: 'exit', code: EXIT_USAGE };
     }
     throw error;
   }

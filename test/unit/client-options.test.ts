@@ -39,6 +39,12 @@ describe('chat-client options', () => {
     expect(o.connectTimeoutMs).toBe(2500);
   });
 
+  it('reads --connect-timeout in the duration grammar of every option', () => {
+    expect(options(['--connect-timeout', '500ms']).connectTimeoutMs).toBe(500);
+    expect(options(['--connect-timeout', '1m']).connectTimeoutMs).toBe(60_000);
+    expect(options([]).connectTimeoutMs).toBe(10_000);
+  });
+
   it('takes the password from CHAT_PASSWORD, or stdin when asked', () => {
     expect(options(['-u', 'bot'], { ...piped, env: { CHAT_PASSWORD: 'pw' } }).password).toEqual({ kind: 'env', value: 'pw' });
     expect(options(['-u', 'bot', '--password-stdin'], { ...piped, env: { CHAT_PASSWORD: 'pw' } }).password).toEqual({ kind: 'stdin' });
@@ -68,7 +74,7 @@ describe('chat-client options', () => {
     for (const argv of [['--bogus'], ['a', 'b'], ['--connect-timeout', '0'], ['--connect-timeout', 'soon']]) {
       const { outcome, err } = parse(argv);
       expect(outcome).toEqual({ kind: 'exit', code: EXIT_USAGE });
-      expect(err).toMatch(/^chat-client: /);
+      expect(err).toMatch(/^chat-client: [^\n]+\n$/);
     }
   });
 
