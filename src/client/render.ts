@@ -34,6 +34,7 @@ const KNOWN_BYE: Record<ByeReason, true> = {
   shutdown: true,
   slow_consumer: true,
   flooding: true,
+  too_much_input: true,
 };
 const KNOWN_LEAVE: Record<LeaveReason, true> = { quit: true, disconnected: true, timeout: true, kicked: true, removed: true, disabled: true };
 const KNOWN_LOGIN_FAIL: Record<LoginFailReason, true> = {

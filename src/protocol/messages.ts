@@ -40,7 +40,7 @@ export type LoginFailReason = 'invalid_credentials' | 'already_logged_in' | 'dis
 /** `disabled` is an extension (an admin disabled the account). */
 export type LeaveReason = 'quit' | 'disconnected' | 'timeout' | 'kicked' | 'removed' | 'disabled';
 
-/** `disabled` and `flooding` are extensions, documented in docs/protocol.md. */
+/** `disabled`, `flooding` and `too_much_input` are extensions, documented in docs/protocol.md. */
 export type ByeReason =
   | 'quit'
   | 'too_many_attempts'
@@ -51,7 +51,8 @@ export type ByeReason =
   | 'disabled'
   | 'shutdown'
   | 'slow_consumer'
-  | 'flooding';
+  | 'flooding'
+  | 'too_much_input';
 
 export type ErrorCode = 'line_too_long' | 'bad_request' | 'rate_limited' | 'not_logged_in' | 'unknown_type';
 

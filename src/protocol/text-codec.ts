@@ -29,6 +29,7 @@ const BYE_TEXT: Record<ByeReason, string> = {
   shutdown: '* The server is shutting down. Goodbye.',
   slow_consumer: '! Disconnected: you were not reading fast enough. Goodbye.',
   flooding: '! Disconnected for flooding. Goodbye.',
+  too_much_input: '! Too much input before login. Goodbye.',
 };
 
 export function listOrNobody(users: readonly string[]): string {

@@ -58,7 +58,7 @@ export class Connection implements SessionHost, RoomMember {
   readonly #splitter: LineSplitter;
   readonly outbox: Outbox;
   /** Lines that arrived while a login was being checked: handled, in order, after it. */
-  #held: SplitEvent[] = [];
+  #held: Array<{ event: SplitEvent; at: number }> = [];
   #preLoginBytes = 0;
   #greetingTimer: NodeJS.Timeout | undefined;
   #loginTimer: NodeJS.Timeout | undefined;
@@ -275,15 +275,16 @@ export class Connection implements SessionHost, RoomMember {
     if (this.session.state !== 'chatting') {
       this.#preLoginBytes += chunk.length;
       if (this.#preLoginBytes > PRE_LOGIN_BUDGET_LINES * this.ctx.config.preLoginMaxLineBytes) {
-        this.send({ type: 'error', code: 'bad_request', message: 'Too much input before login.' });
-        this.session.end('too_many_attempts');
+        this.session.end('too_much_input');
         return;
       }
     }
+    // Flood accounting uses arrival time: lines held during a login check, or delayed by a busy turn, are not a burst.
+    const at = this.ctx.now();
     for (const event of this.#splitter.push(chunk)) {
       if (this.#closed) return;
-      if (this.session.state === 'authenticating' || this.#held.length > 0) this.#held.push(event);
-      else this.#handle(event);
+      if (this.session.state === 'authenticating' || this.#held.length > 0) this.#held.push({ event, at });
+      else this.#handle(event, at);
     }
   }
 
@@ -319,19 +320,20 @@ export class Connection implements SessionHost, RoomMember {
     this.session.end('slow_consumer');
   }
 
-  #handle(event: SplitEvent): void {
+  #handle(event: SplitEvent, at: number): void {
     if (this.#greetingTimer !== undefined) this.#clearTimer('greeting');
     if (event.kind === 'too_long') {
-      this.session.lineTooLong();
+      this.session.lineTooLong(at);
       return;
     }
     if (this.#seat !== undefined) this.activeSinceFlush = true;
-    this.session.receiveLine(event.line);
+    this.session.receiveLine(event.line, at);
   }
 
   #drainHeld(): void {
     while (this.#held.length > 0 && !this.#closed && this.session.state !== 'authenticating') {
-      this.#handle(this.#held.shift() as SplitEvent);
+      const { event, at } = this.#held.shift()!;
+      this.#handle(event, at);
     }
     if (this.session.state === 'chatting') this.#splitter.setMaxLineBytes(this.session.maxLineBytes);
     if (this.#inputEnded && this.session.state !== 'authenticating') this.session.streamEnded();

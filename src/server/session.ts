@@ -56,8 +56,6 @@ interface CommandSpec {
   /** States in which the request is allowed; elsewhere `refusal` answers. */
   states: readonly SessionState[];
   refusal: 'not_logged_in' | 'bad_request';
-  /** Whether it spends rate-limit tokens. */
-  rateLimited: boolean;
   run(session: Session, request: Request): void;
 }
 
@@ -74,12 +72,16 @@ export class Session {
   #pendingUsername: string | undefined;
   #failures = 0;
   #username: string | undefined;
-  #flood: FloodGuard | undefined;
+  /** Every line counts, of any type: one budget for all of them (see #withinBudget). */
+  #flood: FloodGuard;
 
   constructor(
     private readonly host: SessionHost,
     private readonly options: SessionOptions,
-  ) {}
+  ) {
+    // Before login the burst also covers every attempt's two lines and a hello, sent at once by a script.
+    this.#flood = new FloodGuard(options.rateBurst + 2 * options.maxAttempts + 1, options.rateLimitPerSecond, host.now());
+  }
 
   get state(): SessionState {
     return this.#state;
@@ -109,9 +111,11 @@ export class Session {
     this.host.send({ type: 'prompt', field: 'username' });
   }
 
-  receiveLine(line: string): void {
+  /** One line from the client; `at` is when it arrived (a line held during a login check counts at its arrival, not when handled). */
+  receiveLine(line: string, at = this.host.now()): void {
     if (this.#state === 'closed') return;
     if (this.#state === 'authenticating') throw new Error('a line arrived while authenticating; the connection must hold input');
+    if (!this.#withinBudget(at)) return;
     if (this.#mode === 'undecided') {
       this.#mode = line.startsWith('{') ? 'json' : 'text';
       if (this.#mode === 'text' && !this.#greeted) this.#greet();
@@ -120,7 +124,8 @@ export class Session {
     else this.#receiveText(line);
   }
 
-  lineTooLong(): void {
+  lineTooLong(at = this.host.now()): void {
+    if (this.#state === 'closed' || !this.#withinBudget(at)) return;
     this.#error('line_too_long', `Line too long (limit ${this.maxLineBytes} bytes).`);
   }
 
@@ -217,18 +222,16 @@ export class Session {
       else this.#error('bad_request', `"${request.type}" is not allowed now.`);
       return;
     }
-    if (spec.rateLimited && this.#flood !== undefined) {
-      const verdict = this.#flood.check(this.host.now());
-      if (verdict === 'refuse') {
-        this.#error('rate_limited', 'Slow down: rate limit reached.');
-        return;
-      }
-      if (verdict === 'disconnect') {
-        this.end('flooding');
-        return;
-      }
-    }
     spec.run(this, request);
+  }
+
+  /** Past the rate the line is dropped with `rate_limited`; far past it the client is cut off for flooding. */
+  #withinBudget(at: number): boolean {
+    const verdict = this.#flood.check(at);
+    if (verdict === 'allow') return true;
+    if (verdict === 'refuse') this.#error('rate_limited', 'Slow down: rate limit reached.');
+    else this.end('flooding');
+    return false;
   }
 
   #error(code: Extract<ServerEvent, { type: 'error' }>['code'], message: string): void {
@@ -280,13 +283,13 @@ export class Session {
   }
 
   static readonly commands: Readonly<Record<RequestType, CommandSpec>> = {
-    hello: { states: ['new', 'awaiting-login'], refusal: 'bad_request', rateLimited: false, run: (s) => Session.#hello(s) },
-    login: { states: ['awaiting-login'], refusal: 'bad_request', rateLimited: false, run: (s, r) => Session.#login(s, r) },
-    say: { states: ['chatting'], refusal: 'not_logged_in', rateLimited: true, run: (s, r) => Session.#say(s, r) },
-    who: { states: ['chatting'], refusal: 'not_logged_in', rateLimited: true, run: (s) => Session.#who(s) },
-    help: { states: ['chatting'], refusal: 'not_logged_in', rateLimited: true, run: (s) => Session.#help(s) },
-    pong: { states: ['new', 'awaiting-login', 'chatting'], refusal: 'bad_request', rateLimited: false, run: () => undefined },
-    quit: { states: ['new', 'awaiting-login', 'chatting'], refusal: 'bad_request', rateLimited: false, run: (s) => Session.#quit(s) },
+    hello: { states: ['new', 'awaiting-login'], refusal: 'bad_request', run: (s) => Session.#hello(s) },
+    login: { states: ['awaiting-login'], refusal: 'bad_request', run: (s, r) => Session.#login(s, r) },
+    say: { states: ['chatting'], refusal: 'not_logged_in', run: (s, r) => Session.#say(s, r) },
+    who: { states: ['chatting'], refusal: 'not_logged_in', run: (s) => Session.#who(s) },
+    help: { states: ['chatting'], refusal: 'not_logged_in', run: (s) => Session.#help(s) },
+    pong: { states: ['new', 'awaiting-login', 'chatting'], refusal: 'bad_request', run: () => undefined },
+    quit: { states: ['new', 'awaiting-login', 'chatting'], refusal: 'bad_request', run: (s) => Session.#quit(s) },
   };
 }
 

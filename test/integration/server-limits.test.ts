@@ -47,7 +47,18 @@ describe('liveness', () => {
     const client = await f.connect();
     client.write('\n'.repeat(4096));
     await client.waitForClose(5000);
-    expect(client.text).toContain('! Too much input before login.\n');
+    expect(client.text.endsWith('! Too much input before login. Goodbye.\n')).toBe(true);
+    expect(client.text).not.toContain('Too many failed attempts');
+  });
+
+  it('ends a JSON client past the pre-login byte budget with its own reason, too_much_input', async () => {
+    const f = await startServer(['shon'], ['--max-login-line', '256']);
+    const client = await f.connect();
+    client.sendJson({ type: 'hello', proto: 1 });
+    await client.waitForType('hello');
+    client.write(`${JSON.stringify({ type: 'pong' })}\n`.repeat(200));
+    expect(await client.waitForType('bye')).toEqual({ type: 'bye', reason: 'too_much_input' });
+    await client.waitForClose(5000);
   });
 });
 

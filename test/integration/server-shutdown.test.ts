@@ -25,6 +25,21 @@ describe('graceful shutdown', () => {
     ]);
   });
 
+  it('is one goodbye per client: nobody hears the others leave (nothing n²)', async () => {
+    const names = Array.from({ length: 50 }, (_, i) => `u${i}`);
+    const f = await startServer(names, ['--max-per-address', '0', '--max-prelogin-per-address', '0']);
+    const clients = [];
+    for (let i = 0; i < names.length; i += 10) clients.push(...(await Promise.all(names.slice(i, i + 10).map((n) => f.text(n)))));
+    const lengths = clients.map((c) => c.text.length);
+    expect(await f.server.stop(6000)).toBe(0);
+    await Promise.all(clients.map((c) => c.waitForClose()));
+    clients.forEach((c, i) => {
+      // What each client read after its welcome block and the joins of those who came later: only its goodbye.
+      const after = c.text.slice(lengths[i]);
+      expect(after.replace(/\* u\d+ has joined the chat\.\n/g, '')).toBe('* The server is shutting down. Goodbye.\n');
+    });
+  });
+
   it('on SIGINT does the same', async () => {
     const f = await startServer(['shon']);
     const shon = await f.json('shon');

@@ -574,22 +574,49 @@ describe('Session: rate limiting with an injected clock', () => {
     expect(host.take()).toEqual([]);
   });
 
-  it('who and help spend tokens; pong does not', () => {
-    const { host, session } = jsonLoggedIn({ rateBurst: 2, rateLimitPerSecond: 1 });
-    for (let i = 0; i < 10; i++) session.receiveLine('{"type":"pong"}');
+  it('every line spends a token: pong, who, unknown types, malformed and over-long lines alike', () => {
+    const { host, session } = jsonLoggedIn({ rateBurst: 4, rateLimitPerSecond: 1 });
+    session.receiveLine('{"type":"pong"}');
+    session.receiveLine('{"type":"nope"}');
+    session.receiveLine('not json');
+    session.lineTooLong();
+    expect(host.take()).toEqual([error('unknown_type'), error('bad_request'), error('line_too_long')]);
     session.receiveLine('{"type":"who"}');
-    session.receiveLine('{"type":"who"}');
-    session.receiveLine('{"type":"who"}');
-    expect(host.take()).toEqual([send({ type: 'who', users: ['ron', 'shon'] }), send({ type: 'who', users: ['ron', 'shon'] }), error('rate_limited')]);
+    session.receiveLine('{"type":"pong"}');
+    session.lineTooLong();
+    expect(host.take()).toEqual([error('rate_limited'), error('rate_limited'), error('rate_limited')]);
   });
 
-  it('quit is never rate limited', () => {
+  it.each([
+    ['pong', '{"type":"pong"}'],
+    ['unknown types', '{"type":"nope"}'],
+    ['who', '{"type":"who"}'],
+  ])('a flood of %s ends in bye flooding, as a flood of messages does', (_, line) => {
+    const { host, session } = jsonLoggedIn({ rateBurst: 3, rateLimitPerSecond: 1 });
+    for (let i = 0; i < 20 && session.state !== 'closed'; i++) session.receiveLine(line);
+    expect(host.calls.at(-1)).toEqual(bye('flooding'));
+  });
+
+  it('lines count at their arrival time, not when they are handled', () => {
     const { host, session } = jsonLoggedIn({ rateBurst: 1, rateLimitPerSecond: 1 });
-    session.receiveLine('{"type":"say","text":"a"}');
-    session.receiveLine('{"type":"say","text":"b"}');
-    host.take();
-    session.receiveLine('{"type":"quit"}');
-    expect(host.take()).toEqual([bye('quit')]);
+    const arrived = host.time;
+    // Handled late (after a stall), but they arrived a second apart: within the rate.
+    host.time += 10_000;
+    for (let i = 0; i < 5; i++) session.receiveLine(`{"type":"say","text":"m${i}"}`, arrived + i * 1000);
+    expect(host.take().map((c) => c.call)).toEqual(['broadcast', 'broadcast', 'broadcast', 'broadcast', 'broadcast']);
+  });
+
+  it('before login a script may send hello and every attempt at once; a pre-login flood is cut off', () => {
+    const { host, session } = setup({ rateBurst: 2, rateLimitPerSecond: 1 });
+    session.receiveLine('{"type":"hello","proto":1}');
+    for (let i = 0; i < 3; i++) {
+      session.receiveLine('{"type":"login","username":"shon","password":"bad"}');
+      if (i < 2) session.loginFinished({ ok: false, reason: 'invalid_credentials' });
+    }
+    expect(host.take().some((c) => c.call === 'send' && c.event.type === 'error')).toBe(false);
+    const flood = setup({ rateBurst: 2, rateLimitPerSecond: 1 });
+    for (let i = 0; i < 40 && flood.session.state !== 'closed'; i++) flood.session.receiveLine('{"type":"pong"}');
+    expect(flood.host.calls.at(-1)).toEqual(bye('flooding'));
   });
 
   it('a rate of 0 means unlimited', () => {
