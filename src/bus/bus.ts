@@ -18,7 +18,11 @@ export type BusMessage =
   /** The answer to a `dm`, addressed to the instance that sent it: handed over or not online. */
   | { type: 'dm_receipt'; id: string; to: string; delivered: boolean }
   /** End `username`'s session (the one with `sessionId`, when given) on the instance it is addressed to. */
-  | { type: 'end_session'; username: string; sessionId?: string; kind: SessionEndKind; note?: string };
+  | { type: 'end_session'; username: string; sessionId?: string; kind: SessionEndKind; note?: string }
+  /** A starting instance asks who is in the room elsewhere; each answers with `presence`. */
+  | { type: 'presence_request' }
+  /** Everyone in the room on the sending instance, replacing what was known of it (empty when it stops). */
+  | { type: 'presence'; users: string[] };
 export type BusMessageType = BusMessage['type'];
 
 /** Where a message goes: every other instance (the default), or one instance by id. */

@@ -52,6 +52,10 @@ export function decodeBusMessage(body: string): BusMessage | undefined {
       return isString(m.username) && isString(m.kind) && END_KINDS.has(m.kind) && optionalString(m.sessionId) && optionalString(m.note)
         ? (value as BusMessage)
         : undefined;
+    case 'presence_request':
+      return value as BusMessage;
+    case 'presence':
+      return Array.isArray(m.users) && m.users.every(isString) ? (value as BusMessage) : undefined;
     default:
       return undefined;
   }

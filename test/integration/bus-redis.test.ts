@@ -3,7 +3,11 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { BusMessage } from '../../src/bus/bus.js';
 import { BusError, RedisBus } from '../../src/bus/redis-bus.js';
+import { FlushScheduler } from '../../src/server/outbox.js';
+import { BusRoom } from '../../src/server/bus-room.js';
+import { LocalRoom } from '../../src/server/room.js';
 import { closedPort } from '../helpers/chat-server-process.js';
+import { FakeMember } from '../helpers/fake-member.js';
 import { allDelivered, captureLog, expectExactlyOnceInOrder, startTraffic, TrafficNode, waitUntil } from '../helpers/bus-traffic.js';
 import { redisAvailable, TEST_REDIS_URL } from '../helpers/services.js';
 
@@ -75,6 +79,25 @@ describe.skipIf(!haveRedis)('RedisBus on the shared Redis', () => {
     await waitUntil(() => reader.receivedFrom(writer).length === 1, 5000, 'the message after the junk');
     expect(reader.bus.stats()).toMatchObject({ malformed: 2, delivered: 1 });
     expect(log.lines.filter((line) => line.event === 'bus_malformed')).toHaveLength(2);
+  });
+
+  it('BusRoom over Redis: a member on one instance hears one on another, with the id given where it was said', async () => {
+    const scheduler = new FlushScheduler();
+    const [a, b] = ['a', 'b'].map((id) => makeBus(id));
+    await Promise.all([a!.start(), b!.start()]);
+    const roomA = new BusRoom(new LocalRoom(scheduler), a!, () => 'id-from-a');
+    const roomB = new BusRoom(new LocalRoom(scheduler), b!, () => 'id-from-b');
+    const shon = new FakeMember('shon', 'json', scheduler);
+    const ron = new FakeMember('ron', 'text', scheduler);
+    roomA.join(shon);
+    roomB.join(ron);
+    roomA.publish({ type: 'join', user: 'shon' }, shon);
+    roomA.publish({ type: 'message', from: 'shon', text: 'across', ts: '2026-12-01T10:00:00.000Z' }, shon);
+    roomB.publish({ type: 'message', from: 'ron', text: 'and back', ts: '2026-12-01T10:00:01.000Z' }, ron);
+    await waitUntil(() => ron.lines.includes('shon: across') && shon.lines.length === 1, 5000, 'both messages');
+    expect(ron.lines).toEqual(['* shon has joined the chat.', 'shon: across']);
+    expect(shon.lines).toEqual(['{"type":"message","from":"ron","text":"and back","ts":"2026-12-01T10:00:01.000Z","id":"id-from-b"}']);
+    expect(roomB.usernames()).toEqual(['ron', 'shon']);
   });
 
   it('sends what is buffered before close returns', async () => {

@@ -10,6 +10,9 @@ const VALID: BusMessage[] = [
   { type: 'dm_receipt', id: 'x-1', to: 'ron', delivered: false },
   { type: 'end_session', username: 'ron', kind: 'kicked' },
   { type: 'end_session', username: 'ron', sessionId: 's-1', kind: 'disabled', note: 'left the company' },
+  { type: 'presence_request' },
+  { type: 'presence', users: ['shon', 'ron'] },
+  { type: 'presence', users: [] },
 ];
 
 const INVALID: Array<[string, string]> = [
@@ -25,6 +28,8 @@ const INVALID: Array<[string, string]> = [
   ['a receipt without delivered', '{"type":"dm_receipt","id":"1","to":"a"}'],
   ['an end of session of an unknown kind', '{"type":"end_session","username":"a","kind":"banished"}'],
   ['an end of session with a numeric note', '{"type":"end_session","username":"a","kind":"kicked","note":1}'],
+  ['a presence without users', '{"type":"presence"}'],
+  ['a presence with a non-string user', '{"type":"presence","users":["a",1]}'],
 ];
 
 describe('bus codec', () => {

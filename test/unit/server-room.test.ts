@@ -1,21 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
-import { FlushScheduler, Outbox } from '../../src/server/outbox.js';
-import { LocalRoom, type RoomEvent, type RoomMember, type WireMode } from '../../src/server/room.js';
-import { FakeSink, nextTurn } from '../helpers/fake-sink.js';
-
-class FakeMember implements RoomMember {
-  readonly sink = new FakeSink();
-  readonly outbox: Outbox;
-  constructor(
-    readonly username: string,
-    readonly mode: WireMode,
-    scheduler: FlushScheduler,
-    limit = 0,
-    onOverflow: () => void = () => undefined,
-  ) {
-    this.outbox = new Outbox(this.sink, scheduler, limit, { outboxOverflowed: onOverflow }, () => 0);
-  }
-}
+import { FlushScheduler } from '../../src/server/outbox.js';
+import { LocalRoom, type RoomEvent, type WireMode } from '../../src/server/room.js';
+import { FakeMember } from '../helpers/fake-member.js';
+import { nextTurn } from '../helpers/fake-sink.js';
 
 const MESSAGE: RoomEvent = { type: 'message', from: 'shon', text: 'שלום 👋', ts: '2024-05-01T10:00:00.000Z' };
 const MESSAGE_TEXT = 'shon: שלום 👋\n';

@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryBus, MemoryBusNetwork } from '../../src/bus/memory-bus.js';
+import { BusRoom } from '../../src/server/bus-room.js';
+import { FlushScheduler } from '../../src/server/outbox.js';
+import { LocalRoom, type WireMode } from '../../src/server/room.js';
+import { FakeMember } from '../helpers/fake-member.js';
+import { waitUntil } from '../helpers/bus-traffic.js';
+import { nextTurn } from '../helpers/fake-sink.js';
+
+interface Instance {
+  room: BusRoom;
+  bus: MemoryBus;
+  scheduler: FlushScheduler;
+  member(name: string, mode?: WireMode): FakeMember;
+}
+
+async function instance(network: MemoryBusNetwork, id: string): Promise<Instance> {
+  const scheduler = new FlushScheduler();
+  const bus = new MemoryBus(network, id);
+  await bus.start();
+  let n = 0;
+  const room = new BusRoom(new LocalRoom(scheduler), bus, () => `${id}-${++n}`);
+  room.announce();
+  return {
+    room,
+    bus,
+    scheduler,
+    member: (name, mode = 'json') => {
+      const member = new FakeMember(name, mode, scheduler);
+      // What Presence does when a seat enters.
+      room.join(member);
+      room.publish({ type: 'join', user: name }, member);
+      return member;
+    },
+  };
+}
+
+const TS = '2026-12-01T10:00:00.000Z';
+
+describe('BusRoom', () => {
+  it('a message said on one instance reaches members on the others once, with one id, and never its sender', async () => {
+    const network = new MemoryBusNetwork();
+    const a = await instance(network, 'a');
+    const b = await instance(network, 'b');
+    const shon = a.member('shon');
+    const itay = a.member('itay', 'text');
+    const ron = b.member('ron');
+    await nextTurn();
+    a.room.publish({ type: 'message', from: 'shon', text: 'hi all', ts: TS }, shon);
+    await waitUntil(() => ron.lines.some((line) => line.includes('hi all')), 2000, 'the message on b');
+    await nextTurn();
+    const onB = ron.lines.filter((line) => line.includes('"message"'));
+    expect(onB).toEqual(['{"type":"message","from":"shon","text":"hi all","ts":"2026-12-01T10:00:00.000Z","id":"a-1"}']);
+    expect(itay.lines).toContain('shon: hi all');
+    expect(shon.lines.filter((line) => line.includes('hi all'))).toEqual([]);
+  });
+
+  it('keeps an id the message already has', async () => {
+    const network = new MemoryBusNetwork();
+    const a = await instance(network, 'a');
+    const b = await instance(network, 'b');
+    const ron = b.member('ron');
+    a.room.publish({ type: 'message', from: 'shon', text: 'x', ts: TS, id: 'given' } as never);
+    await waitUntil(() => ron.lines.some((line) => line.includes('"id":"given"')), 2000, 'the message with its id');
+  });
+
+  it('lists everyone in the cluster, also to an instance that starts after them', async () => {
+    const network = new MemoryBusNetwork();
+    const a = await instance(network, 'a');
+    a.member('shon');
+    a.member('itay');
+    const b = await instance(network, 'b');
+    b.member('ron');
+    await waitUntil(() => b.room.usernames().length === 3 && a.room.usernames().length === 3, 2000, 'both lists');
+    expect(b.room.usernames()).toEqual(['ron', 'shon', 'itay']);
+    expect(a.room.usernames()).toEqual(['shon', 'itay', 'ron']);
+    expect(a.room.size).toBe(2);
+  });
+
+  it('joins and leaves elsewhere reach the members here and the list', async () => {
+    const network = new MemoryBusNetwork();
+    const a = await instance(network, 'a');
+    const b = await instance(network, 'b');
+    const ron = b.member('ron');
+    const shon = a.member('shon');
+    await waitUntil(() => ron.lines.includes('{"type":"join","user":"shon"}'), 2000, 'the join on b');
+    a.room.leave(shon);
+    a.room.publish({ type: 'leave', user: 'shon', reason: 'quit' }, shon);
+    await waitUntil(() => ron.lines.includes('{"type":"leave","user":"shon","reason":"quit"}'), 2000, 'the leave on b');
+    expect(b.room.usernames()).toEqual(['ron']);
+  });
+
+  it('an instance that stops or is forgotten takes its users with it, as disconnected', async () => {
+    const network = new MemoryBusNetwork();
+    const a = await instance(network, 'a');
+    const b = await instance(network, 'b');
+    const c = await instance(network, 'c');
+    const ron = b.member('ron');
+    a.member('shon');
+    c.member('itay');
+    await waitUntil(() => b.room.usernames().length === 3, 2000, 'everyone on b');
+    a.room.close();
+    await waitUntil(() => ron.lines.includes('{"type":"leave","user":"shon","reason":"disconnected"}'), 2000, 'shon leaving with a');
+    expect(b.room.forgetInstance('c')).toEqual(['itay']);
+    await nextTurn();
+    expect(ron.lines).toContain('{"type":"leave","user":"itay","reason":"disconnected"}');
+    expect(b.room.usernames()).toEqual(['ron']);
+    expect(b.room.forgetInstance('c')).toEqual([]);
+  });
+});
