@@ -29,6 +29,34 @@ export type LoginVerdict = { ok: true; username: string; seat: Seat } | { ok: fa
 /** Failures that say something about the password guessed, and so count towards a throttle. */
 const COUNTED_FAILURES: ReadonlySet<CredentialFailure> = new Set(['invalid_name', 'unknown_user', 'bad_password']);
 
+/**
+ * How long a login waits on the store's writes (its audit row, its claim)
+ * once its password is checked; past it the answer is `server_busy`, which
+ * costs no attempt. A write that commits later is not lost: a late claim
+ * gives its seat back at once. (Reads are not bounded here: in WAL mode
+ * another process's write lock does not block them.)
+ */
+export const LOGIN_STORE_WAIT_MS = 3000;
+
+const EXCEEDED = Symbol('store wait exceeded');
+
+/** The work's result, or EXCEEDED at `deadline` (epoch ms) if it has not settled; the work itself goes on. */
+function within<T>(work: Promise<T>, deadline: number): Promise<T | typeof EXCEEDED> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => resolve(EXCEEDED), Math.max(0, deadline - Date.now()));
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
 /** Used as the throttled answer's delay until a real check has been timed. */
 const FALLBACK_VERIFY_MS = 250;
 
@@ -54,8 +82,18 @@ export class LoginService {
 
   async attempt(attempt: LoginAttempt): Promise<LoginVerdict> {
     const shownName = escapeForLog(attempt.username, 64);
+    /** Set once the password is checked: from then on the store's writes are waited for until this time. */
+    let storeDeadline = Number.POSITIVE_INFINITY;
+    const storeBusy = (during: string): LoginVerdict => {
+      this.logger.error('store_busy', { during, peer: attempt.peerAddress, waited_ms: LOGIN_STORE_WAIT_MS });
+      return { ok: false, reason: 'server_busy' };
+    };
     const fail = async (reason: LoginFailReason, detail: string): Promise<LoginVerdict> => {
-      await appendAudit(this.db, this.#auditEntry(attempt, 'failed', detail, shownName));
+      const written = appendAudit(this.db, this.#auditEntry(attempt, 'failed', detail, shownName));
+      if ((await within(written, storeDeadline)) === EXCEEDED) {
+        written.catch((error: unknown) => this.logger.error('store_error', { during: 'login_audit', error: error instanceof Error ? error.message : String(error) }));
+        return storeBusy('login_audit');
+      }
       if (reason !== 'server_busy') this.logger.failedLogin(attempt.username, attempt.peerAddress);
       return { ok: false, reason };
     };
@@ -83,8 +121,9 @@ export class LoginService {
       throw error;
     }
     this.timer.add(performance.now() - started);
+    storeDeadline = Date.now() + LOGIN_STORE_WAIT_MS;
     if (!check.ok) {
-      if (throttled && COUNTED_FAILURES.has(check.failure)) await this.#countFailure(addressKey, userKey, attempt.peerAddress);
+      if (throttled && COUNTED_FAILURES.has(check.failure)) await within(this.#countFailure(addressKey, userKey, attempt.peerAddress), storeDeadline);
       return fail(check.failure === 'disabled' ? 'disabled' : 'invalid_credentials', check.failure);
     }
 
@@ -106,7 +145,7 @@ export class LoginService {
       end_requested_by: null,
     };
     // Claim, last login and audit commit together: a failure in any leaves no row behind to strand the user.
-    const claim = await writeTransaction(this.db, async (trx) => {
+    const claiming = writeTransaction(this.db, async (trx) => {
       let result = await claimSession(trx, row);
       if (result === 'already_logged_in') {
         // A row of this very server that no connection holds (its end is still queued for a busy store) is taken over.
@@ -120,9 +159,20 @@ export class LoginService {
       await appendAudit(trx, this.#auditEntry(attempt, 'ok', null, user.username));
       return result;
     });
+    const seatOf = () => this.presence.claim({ sessionId: attempt.sessionId, username: user.username, peerAddress: attempt.peerAddress, mode: attempt.mode, connectedAt: now.getTime() });
+    const claim = await within(claiming, storeDeadline);
+    if (claim === EXCEEDED) {
+      // Answered busy already: should the claim still commit, its seat is given back (and its end audited) at once.
+      claiming.then(
+        (late) => {
+          if (late === 'claimed') seatOf().leave('disconnected');
+        },
+        () => undefined,
+      );
+      return storeBusy('login_claim');
+    }
     if (claim === 'already_logged_in') return fail('already_logged_in', 'already_logged_in');
-    const seat = this.presence.claim({ sessionId: attempt.sessionId, username: user.username, peerAddress: attempt.peerAddress, mode: attempt.mode, connectedAt: now.getTime() });
-    return { ok: true, username: user.username, seat };
+    return { ok: true, username: user.username, seat: seatOf() };
   }
 
   #auditEntry(attempt: LoginAttempt, outcome: 'ok' | 'failed', reason: string | null, username: string) {

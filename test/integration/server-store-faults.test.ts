@@ -35,6 +35,24 @@ describe('a database that fails under the server', () => {
     expect(reply.type).toBe('login_ok');
   });
 
+  it('a login meeting a write lock held past the busy timeout waits a bounded time, then gets server_busy at no attempt cost', async () => {
+    const f = await startServer(['shon']);
+    const lock = await holdWriteLock(f.dbFile);
+    onCleanup(() => lock.release());
+    const client = await WireClient.connect(f.port);
+    client.sendJson({ type: 'hello', proto: 1 });
+    await client.waitForType('hello');
+    const started = Date.now();
+    client.sendJson({ type: 'login', username: 'shon', password: 'pw-shon' });
+    // Bounded by the smaller of the login's store wait (3 s) and the busy timeout (5 s by default).
+    expect(await client.waitForJson((m) => m.type === 'login_failed', 8000)).toEqual({ type: 'login_failed', reason: 'server_busy', attempts_left: 3 });
+    expect(Date.now() - started).toBeLessThan(6500);
+    await lock.release();
+    client.sendJson({ type: 'login', username: 'shon', password: 'pw-shon' });
+    expect((await client.waitForJson((m) => m.type === 'login_ok' || (m.type === 'login_failed' && m.attempts_left !== 3), 8000)).type).toBe('login_ok');
+    await eventually(() => queryDb(f.dbFile, 'select * from sessions').length === 1, 5000, 'one session row, the live one');
+  });
+
   it('session ends that meet a locked database are written once it is free; the users are not stranded', async () => {
     const f = await startServer(['ann', 'bob', 'cid'], FAST_FAIL);
     const ann = await f.text('ann');
