@@ -7,7 +7,8 @@ import { isValidUsername, USERNAME_RULE } from '../protocol/usernames.js';
 import { formatAddress } from './address.js';
 import { ChatClient, ConnectError, SessionEndedError, type SessionEnd } from './chat-client.js';
 import { EXIT_OK, EXIT_SESSION, EXIT_USAGE, type ClientOptions } from './options.js';
-import { renderChat, renderConnectionLost, renderHelp, renderLocal, renderServerMessage, type DisplayLine, type RenderContext } from './render.js';
+import { ReplyQueue } from './reply-queue.js';
+import { renderConnectionLost, renderHelp, renderLocal, renderOwn, renderServerMessage, type DisplayLine, type OwnLineStatus, type RenderContext } from './render.js';
 import { Terminal, type TerminalInput, type TerminalOutput } from './terminal.js';
 import { CaFileError, tlsConnectOptions } from './tls-trust.js';
 
@@ -40,6 +41,8 @@ export const DEFAULT_TIMING: Timing = Object.freeze({
 });
 
 const COMMAND_PREFIX = 'c.';
+/** Lines waiting for their ack shown above the input at most; older ones still wait, unshown. */
+const MAX_PENDING_SHOWN = 5;
 
 /** A `c.` line, as in the text mode of the protocol; undefined for a chat line. */
 export type Command =
@@ -214,6 +217,9 @@ async function runInteractive(client: ChatClient, options: ClientOptions, io: Cl
 
   return new Promise<number>((resolve) => {
     let leaving = false;
+    const replies = new ReplyQueue();
+    // Our lines waiting for the server's ack, kept just above the input line; never shown as sent before the ack.
+    const showPending = (): void => term.setStatus(replies.pendingSays.slice(-MAX_PENDING_SHOWN).map((say) => renderOwn(me, say.text, { kind: 'pending' }, ctx()).text));
     leave = (): void => {
       if (leaving) return;
       leaving = true;
@@ -222,11 +228,20 @@ async function runInteractive(client: ChatClient, options: ClientOptions, io: Cl
     };
     const onMessage = (message: ServerMessage): void => {
       if (message.type === 'bye') return; // shown at the end
+      const settled = replies.settle(message);
+      if (settled?.request.kind === 'say') {
+        const status: OwnLineStatus = settled.outcome === 'done' ? { kind: 'sent' } : { kind: 'refused', reason: settled.reason };
+        show([renderOwn(me, settled.request.text, status, ctx())]);
+        showPending();
+        return;
+      }
       show(renderServerMessage(message, ctx()));
     };
     client.on('message', onMessage);
     client.once('end', (end) => {
       client.off('message', onMessage);
+      // The ack of these may have been lost with the connection: say so, never "sent".
+      show(replies.drainSays().map((say) => renderOwn(me, say.text, { kind: 'unconfirmed' }, ctx())));
       term.stopChat();
       show(endLines(end, ctx()));
       const onPurpose = leaving && (end.bye === undefined || end.bye.reason === 'quit');
@@ -239,17 +254,20 @@ async function runInteractive(client: ChatClient, options: ClientOptions, io: Cl
         const command = parseCommand(text);
         if (command !== undefined) {
           if (command.kind === 'exit') leave();
-          else if (command.kind === 'who') client.send({ type: 'who' });
-          else if (command.kind === 'help') show(renderHelp(help, ctx()));
+          else if (command.kind === 'who') {
+            if (client.send({ type: 'who' })) replies.who();
+          } else if (command.kind === 'help') show(renderHelp(help, ctx()));
           else show([renderLocal('error', unknownCommand(command.name), ctx())]);
           return;
         }
-        if (isBlank(text)) return;
-        if (!client.send({ type: 'say', text })) {
-          show([renderLocal('error', `Not sent: the line is longer than the server's limit (${client.maxLineBytes} bytes).`, ctx())]);
+        if (isBlank(text) || leaving) return;
+        const say = replies.say(text);
+        if (!client.send({ type: 'say', text, id: say.id })) {
+          replies.cancel(say.id);
+          show([renderOwn(me, text, { kind: 'refused', reason: `longer than the server's limit (${client.maxLineBytes} bytes)` }, ctx())]);
           return;
         }
-        show([renderChat(me, text, ctx(), undefined, true)]);
+        showPending();
       },
     });
     show(renderServerMessage(login.ok, ctx()));

@@ -169,3 +169,25 @@ export function renderServerMessage(message: ServerMessage, context: RenderConte
 export function renderConnectionLost(context: RenderContext): DisplayLine {
   return renderLocal('error', 'Connection to the server lost.', context);
 }
+
+/** Where a line we typed stands: waiting for the server's ack, accepted, refused, or unknown because the connection ended. */
+export type OwnLineStatus = { readonly kind: 'pending' } | { readonly kind: 'sent' } | { readonly kind: 'refused'; readonly reason: string } | { readonly kind: 'unconfirmed' };
+
+/**
+ * A line we typed, saying in the line itself whether the server took it:
+ * `shon: hi` only once acknowledged; `shon: hi (sending...)` before;
+ * `shon: hi [not sent: Slow down: rate limit reached.]` when refused.
+ */
+export function renderOwn(me: string, text: string, status: OwnLineStatus, context: RenderContext): DisplayLine {
+  const chat = renderChat(me, text, context, context.now, true);
+  switch (status.kind) {
+    case 'sent':
+      return chat;
+    case 'pending':
+      return { kind: 'chat', text: `${chat.text} ${paint(context.color, DIM, '(sending...)')}` };
+    case 'refused':
+      return { kind: 'error', text: `${chat.text} ${paint(context.color, ERROR, `[not sent: ${sanitizeText(status.reason)}]`)}` };
+    case 'unconfirmed':
+      return { kind: 'error', text: `${chat.text} ${paint(context.color, ERROR, '[not confirmed: the connection ended before the server acknowledged it]')}` };
+  }
+}

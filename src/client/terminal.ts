@@ -159,6 +159,11 @@ export class Terminal {
   #flushScheduled = false;
   /** Set after Enter: rows of the submitted input still on screen, to be replaced by the sent line. */
   #submitted = 0;
+  /** Lines drawn between the printed lines and the input (our lines waiting for the server), redrawn on each flush. */
+  #status: string[] = [];
+  /** Rows the status block took when last drawn. */
+  #statusRows = 0;
+  #statusChanged = false;
 
   constructor(input: TerminalInput, output: TerminalOutput) {
     this.#input = input;
@@ -249,10 +254,23 @@ export class Terminal {
   stopChat(): void {
     const rl = this.#rl;
     if (rl === undefined) return;
+    if (this.#status.length > 0) this.setStatus([]);
     this.#flush();
     this.#rl = undefined;
     if (this.#fancy) this.#output.write(`\r${CSI}0J`);
     rl.close();
+  }
+
+  /**
+   * Sets the status block: lines kept just above the input line, replaced by
+   * the next call (not scrolled away like printed lines). Only on a terminal;
+   * elsewhere nothing is shown for them.
+   */
+  setStatus(lines: readonly string[]): void {
+    if (!this.#fancy) return;
+    this.#status = [...lines];
+    this.#statusChanged = true;
+    this.#schedule();
   }
 
   /** Prints lines above the input line (coalesced), or straight out when no prompt is shown. */
@@ -267,13 +285,16 @@ export class Terminal {
       this.#flush(); // right after Enter: replace the submitted input at once
       return;
     }
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      setImmediate(() => {
-        this.#flushScheduled = false;
-        this.#flush();
-      });
-    }
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => {
+      this.#flushScheduled = false;
+      this.#flush();
+    });
   }
 
   #flush(): void {
@@ -283,10 +304,13 @@ export class Terminal {
       this.#pending = [];
       return;
     }
-    if (this.#pending.length === 0 && this.#submitted === 0) return;
+    if (this.#pending.length === 0 && this.#submitted === 0 && !this.#statusChanged) return;
     const state: InputState = { prompt: rl.getPrompt(), line: rl.line, cursor: rl.cursor, columns: this.#columns };
-    const rowsUp = this.#submitted > 0 ? this.#submitted : cursorRow(state);
-    this.#output.write(printAboveInput(state, rowsUp, this.#pending));
+    // Up over the input (or the submitted input) and the status block drawn last time; both are redrawn.
+    const rowsUp = (this.#submitted > 0 ? this.#submitted : cursorRow(state)) + this.#statusRows;
+    this.#output.write(printAboveInput(state, rowsUp, [...this.#pending, ...this.#status]));
+    this.#statusRows = this.#status.reduce((rows, line) => rows + displayPos(line, this.#columns).rows + 1, 0);
+    this.#statusChanged = false;
     this.#pending = [];
     this.#submitted = 0;
   }

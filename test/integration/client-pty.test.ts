@@ -4,6 +4,7 @@
  * not echoed. Run `npx tsc -p .` first.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { stripVTControlCharacters } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { addUser, CLIENT_MAIN, OutputCollector, startChatServer, waitForExit, type ChatServerProcess } from '../helpers/chat-server-process.js';
 import { WireClient } from '../helpers/wire-client.js';
@@ -105,6 +106,32 @@ describe('chat-client in a pseudo-terminal', () => {
     expect(screen.text).not.toContain('bot-pw-secret');
     expect(screen.text).toContain('Goodbye.');
     await other.waitForJson((m) => m.type === 'leave' && m.user === 'bot' && m.reason === 'quit');
+  });
+
+  it('shows a pasted line as sent only once acknowledged, and the ones past the rate limit as not sent, in the line', async () => {
+    const other = await ron();
+    const { child, screen, type } = startInPty();
+    await screen.waitFor('Username: ');
+    type('bot\r');
+    await screen.waitFor('Password: ');
+    type('bot-pw-secret\r');
+    await screen.waitFor('bot> ');
+    // 15 lines at once: the default burst is 10, so lines 11-15 are refused by the server.
+    type(Array.from({ length: 15 }, (_, i) => `line ${i + 1}\r`).join(''));
+    await screen.waitFor(/line 15[^\n]*\[not sent: /);
+    await other.waitForJson((m) => m.type === 'message' && m.from === 'bot', 5000, 9);
+    const received = other.messages.filter((m) => m.type === 'message' && m.from === 'bot').map((m) => m.text);
+    expect(received).toEqual(Array.from({ length: 10 }, (_, i) => `line ${i + 1}`));
+    const shown = stripVTControlCharacters(screen.text);
+    for (let i = 11; i <= 15; i += 1) expect(shown).toMatch(new RegExp(`bot: line ${i} \\[not sent: Slow down: rate limit reached\\.\\]`));
+    for (let i = 1; i <= 10; i += 1) {
+      expect(shown).toMatch(new RegExp(`\\d\\d:\\d\\d bot: line ${i}\r*\n`));
+      expect(shown).not.toMatch(new RegExp(`bot: line ${i} \\[not sent`));
+    }
+    // A refused line is never printed as if it had been sent.
+    for (let i = 11; i <= 15; i += 1) expect(shown).not.toMatch(new RegExp(`bot: line ${i}\r*\n`));
+    type('c.exit\r');
+    expect(await waitForExit(child, 10_000)).toBe(0);
   });
 
   it('asks again after a refused login, shows attempts left, and leaves with Ctrl-D', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatClock, nameColor, NAME_PALETTE, renderHelp, renderServerMessage, type RenderContext } from '../../src/client/render.js';
+import { formatClock, nameColor, NAME_PALETTE, renderHelp, renderOwn, renderServerMessage, type RenderContext } from '../../src/client/render.js';
 import type { ServerMessage } from '../../src/protocol/messages.js';
 
 // A fixed local time, so HH:MM does not depend on the machine's time zone.
@@ -69,5 +69,17 @@ describe('render', () => {
       '09:05 * Commands: c.who, c.help, c.exit.',
     ]);
     expect(renderHelp('one\n\x1b[31mtwo', plain).map((l) => l.text)).toEqual(['09:05 * one', '09:05 * two']);
+  });
+});
+
+describe('renderOwn: a line we typed says whether the server took it', () => {
+  const ctx = { color: false, now: new Date(2026, 0, 1, 9, 5) };
+  it.each([
+    [{ kind: 'sent' } as const, '09:05 shon: hi', 'chat'],
+    [{ kind: 'pending' } as const, '09:05 shon: hi (sending...)', 'chat'],
+    [{ kind: 'refused', reason: 'Slow down: rate limit reached.' } as const, '09:05 shon: hi [not sent: Slow down: rate limit reached.]', 'error'],
+    [{ kind: 'unconfirmed' } as const, '09:05 shon: hi [not confirmed: the connection ended before the server acknowledged it]', 'error'],
+  ])('%j', (status, text, kind) => {
+    expect(renderOwn('shon', 'hi', status, ctx)).toEqual({ text, kind });
   });
 });
