@@ -92,6 +92,26 @@ async function main(): Promise<void> {
     if (code === 'EADDRNOTAVAIL') fail(`address ${config.host} is not available on this machine`, 1);
     throw error;
   }
+  // Handlers first: whoever reads the listening line may signal at once (a test, a supervisor).
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutdown', { signal });
+    setTimeout(() => {
+      process.stderr.write('chat-server: shutdown took too long, exiting\n');
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS).unref();
+    void (async () => {
+      await server.close();
+      await hasher.close();
+      await store.close();
+      logger.info('stopped');
+      process.exit(0);
+    })();
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
   const users = await countUsers(store.db);
   const usersNote = users === 0 ? 'no users yet: add one with "npx chat-admin user add NAME"' : `${users} user${users === 1 ? '' : 's'}`;
   process.stdout.write(`chat-server ${VERSION} listening on ${address.address}:${address.port} (database ${store.file}, ${usersNote})\n`);
@@ -118,25 +138,6 @@ async function main(): Promise<void> {
     }
   };
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info('shutdown', { signal });
-    setTimeout(() => {
-      process.stderr.write('chat-server: shutdown took too long, exiting\n');
-      process.exit(1);
-    }, SHUTDOWN_DEADLINE_MS).unref();
-    void (async () => {
-      await server.close();
-      await hasher.close();
-      await store.close();
-      logger.info('stopped');
-      process.exit(0);
-    })();
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
 main().catch((error: unknown) => {

@@ -126,7 +126,8 @@ describe('a database that fails under the server', () => {
     expect(existsSync(`${dbFile}.unwritten-ends`)).toBe(false);
     expect(queryDb(dbFile, 'select * from sessions')).toEqual([]);
     // A second restart replays nothing and doubles nothing.
-    expect(await next.stop(6000)).toBe(0);
+    const nextCode = await next.stop(6000);
+    expect(nextCode).toBe(0);
     const third = await startChatServer({ dbFile });
     onCleanup(() => third.stop());
     expect(auditRows(dbFile, 'session_end')).toHaveLength(2);
