@@ -5,13 +5,14 @@ import { listSessions } from '../../store/sessions.js';
 import { writeJson } from '../context.js';
 import type { AdminDeps } from '../deps.js';
 import { addJsonOption, storeSettings, type JsonOptions, type AdminConfig } from '../options.js';
-import { formatTime, renderTable } from '../render-table.js';
+import { formatAge, formatShortTime, formatTime, renderTable } from '../render-table.js';
 import { withStore } from '../store-access.js';
 
 export function registerSessionsCommand(program: Command, deps: AdminDeps, settings: () => AdminConfig): void {
   addJsonOption(program.command('sessions'))
-    .description('list live sessions: user, peer address, connected since, last activity, which server')
-    .action(async (options: JsonOptions) => {
+    .description('list live sessions: user, peer address, connected since, idle time, which server (fits 80 columns; --wide for every field)')
+    .option('--wide', 'full times, the full server instance id and its host/pid')
+    .action(async (options: JsonOptions & { wide?: boolean }) => {
       const where = storeSettings(settings());
       const { sessions, instances } = await withStore(where, { create: false }, async (store) => ({
         sessions: await listSessions(store.db),
@@ -22,16 +23,34 @@ export function registerSessionsCommand(program: Command, deps: AdminDeps, setti
         writeJson(deps, sessions.map((session) => sessionJson(session, instanceById.get(session.instance_id))));
         return;
       }
+      if (options.wide === true) {
+        const rows = sessions.map((session) => [
+          session.username,
+          session.peer_address,
+          formatTime(session.connected_at),
+          formatTime(session.last_activity_at),
+          serverLabel(session.instance_id, instanceById.get(session.instance_id)),
+          session.end_request,
+        ]);
+        deps.stdout.write(renderTable(['user', 'peer', 'connected', 'last activity', 'server', 'end requested'], rows, 'no live sessions'));
+        return;
+      }
+      const now = deps.now().getTime();
       const rows = sessions.map((session) => [
         session.username,
         session.peer_address,
-        formatTime(session.connected_at),
-        formatTime(session.last_activity_at),
-        serverLabel(session.instance_id, instanceById.get(session.instance_id)),
+        formatShortTime(session.connected_at),
+        formatAge(now - Date.parse(session.last_activity_at)),
+        shortInstanceId(session.instance_id),
         session.end_request,
       ]);
-      deps.stdout.write(renderTable(['user', 'peer', 'connected', 'last activity', 'server', 'end requested'], rows, 'no live sessions'));
+      deps.stdout.write(renderTable(['user', 'peer', 'connected (UTC)', 'idle', 'server', 'end'], rows, 'no live sessions'));
     });
+}
+
+/** The first 8 characters of an instance UUID, as git shortens a commit: enough to tell a few servers apart. */
+export function shortInstanceId(id: string): string {
+  return id.length > 8 ? id.slice(0, 8) : id;
 }
 
 function serverLabel(instanceId: string, instance: InstanceRow | undefined): string {
