@@ -12,7 +12,7 @@ import type { Logger } from './log.js';
 import { Outbox, type FlushScheduler } from './outbox.js';
 import type { EndReason, Presence, Seat } from './presence.js';
 import type { Room, RoomMember } from './room.js';
-import { Session, type SessionHost } from './session.js';
+import { Session, type SessionHost, type SessionOptions } from './session.js';
 import type { OpenedTransport, TransportKind } from './transport.js';
 
 /** What a connection needs from its server. */
@@ -37,6 +37,26 @@ const PRE_LOGIN_BUDGET_LINES = 8;
 /** After `end()`, how long a peer gets to read its goodbye before the socket is destroyed. */
 const CLOSE_LINGER_MS = 2000;
 
+/** One options object per server, shared by every connection's Session. */
+const SESSION_OPTIONS = new WeakMap<ConnectionContext, SessionOptions>();
+
+function sessionOptions(ctx: ConnectionContext): SessionOptions {
+  let options = SESSION_OPTIONS.get(ctx);
+  if (options === undefined) {
+    const { config } = ctx;
+    options = Object.freeze({
+      serverName: ctx.serverName,
+      maxAttempts: config.maxAttempts,
+      maxLineBytes: config.maxLineBytes,
+      preLoginMaxLineBytes: Math.min(config.preLoginMaxLineBytes, config.maxLineBytes),
+      rateBurst: config.rateBurst,
+      rateLimitPerSecond: config.rateLimitPerSecond,
+    });
+    SESSION_OPTIONS.set(ctx, options);
+  }
+  return options;
+}
+
 /**
  * Glue between one socket and one Session: bytes in through the LineSplitter,
  * events out through the mode's codec and the Outbox, and the connection's
@@ -48,7 +68,7 @@ const CLOSE_LINGER_MS = 2000;
 export class Connection implements SessionHost, RoomMember {
   readonly id = randomUUID();
   readonly peerAddress: string;
-  readonly peer: string;
+  readonly #peerPort: number;
   readonly transport: TransportKind;
   readonly session: Session;
   readonly connectedAt: number;
@@ -58,7 +78,7 @@ export class Connection implements SessionHost, RoomMember {
   readonly #splitter: LineSplitter;
   readonly outbox: Outbox;
   /** Lines that arrived while a login was being checked: handled, in order, after it. */
-  #held: Array<{ event: SplitEvent; at: number }> = [];
+  #held: Array<{ event: SplitEvent; at: number }> | undefined;
   #preLoginBytes = 0;
   #greetingTimer: NodeJS.Timeout | undefined;
   #loginTimer: NodeJS.Timeout | undefined;
@@ -88,18 +108,11 @@ export class Connection implements SessionHost, RoomMember {
     this.socket = opened.stream;
     this.#tcp = opened.socket;
     this.peerAddress = opened.peerAddress;
-    this.peer = `${opened.peerAddress}:${opened.peerPort}`;
+    this.#peerPort = opened.peerPort;
     this.transport = opened.transport;
     const socket = this.socket;
     this.connectedAt = ctx.now();
-    this.session = new Session(this, {
-      serverName: ctx.serverName,
-      maxAttempts: config.maxAttempts,
-      maxLineBytes: config.maxLineBytes,
-      preLoginMaxLineBytes: Math.min(config.preLoginMaxLineBytes, config.maxLineBytes),
-      rateBurst: config.rateBurst,
-      rateLimitPerSecond: config.rateLimitPerSecond,
-    });
+    this.session = new Session(this, sessionOptions(ctx));
     this.#splitter = new LineSplitter(this.session.maxLineBytes);
     this.outbox = new Outbox(socket, ctx.scheduler, config.sendQueueBytes, this, ctx.now);
 
@@ -114,6 +127,11 @@ export class Connection implements SessionHost, RoomMember {
     socket.resume();
     this.#greetingTimer = setTimeout(Connection.#onGreetingDue, Math.max(0, GREETING_DELAY_MS - opened.silentMs), this);
     if (config.loginTimeoutMs > 0) this.#loginTimer = setTimeout(Connection.#onLoginTimeout, config.loginTimeoutMs, this);
+  }
+
+  /** `address:port`, for logs (made when needed: idle connections do not keep it). */
+  get peer(): string {
+    return `${this.peerAddress}:${this.#peerPort}`;
   }
 
   get username(): string {
@@ -283,7 +301,7 @@ export class Connection implements SessionHost, RoomMember {
     const at = this.ctx.now();
     for (const event of this.#splitter.push(chunk)) {
       if (this.#closed) return;
-      if (this.session.state === 'authenticating' || this.#held.length > 0) this.#held.push({ event, at });
+      if (this.session.state === 'authenticating' || this.#held !== undefined) (this.#held ??= []).push({ event, at });
       else this.#handle(event, at);
     }
   }
@@ -291,7 +309,7 @@ export class Connection implements SessionHost, RoomMember {
   /** Every line received before the end is handled first, also those held while a login is checked. */
   #endOfInput(): void {
     this.#inputEnded = true;
-    if (this.session.state === 'authenticating' || this.#held.length > 0) return;
+    if (this.session.state === 'authenticating' || this.#held !== undefined) return;
     this.session.streamEnded();
   }
 
@@ -331,8 +349,10 @@ export class Connection implements SessionHost, RoomMember {
   }
 
   #drainHeld(): void {
-    while (this.#held.length > 0 && !this.#closed && this.session.state !== 'authenticating') {
+    while (this.#held !== undefined && !this.#closed && this.session.state !== 'authenticating') {
       const { event, at } = this.#held.shift()!;
+      // Empty: nothing is held any more (and the array goes).
+      if (this.#held.length === 0) this.#held = undefined;
       this.#handle(event, at);
     }
     if (this.session.state === 'chatting') this.#splitter.setMaxLineBytes(this.session.maxLineBytes);
@@ -352,7 +372,7 @@ export class Connection implements SessionHost, RoomMember {
   /** Runs once, however the connection ends. */
   #finish(reason: EndReason, detail: string | undefined): void {
     this.#closed = true;
-    this.#held = [];
+    this.#held = undefined;
     this.#clearTimer('greeting');
     this.#clearTimer('login');
     clearInterval(this.#heartbeatTimer);
