@@ -1,6 +1,6 @@
 import type { ByeReason, LeaveReason, LoginFailReason, LoginOk, ServerMessage } from '../protocol/messages.js';
 import { sanitizeText } from '../protocol/sanitize.js';
-import { encodeTextEvent, listOrNobody } from '../protocol/text-codec.js';
+import { encodeTextEvent, listOrNobody, loginFailAdvice } from '../protocol/text-codec.js';
 
 /** How to render: colours or not, and the clock for lines that carry no time. */
 export interface RenderContext {
@@ -139,7 +139,12 @@ export function renderServerMessage(message: ServerMessage, context: RenderConte
       if (!known(KNOWN_LOGIN_FAIL, message.reason)) {
         return [renderLocal('error', `Login failed (${clean(message.reason)}). ${Number(message.attempts_left)} attempt(s) left.`, context)];
       }
-      return fromCodec(encodeTextEvent({ type: 'login_failed', reason: message.reason, attempts_left: Number(message.attempts_left) }), context);
+      const attemptsLeft = Number(message.attempts_left);
+      const lines = fromCodec(encodeTextEvent({ type: 'login_failed', reason: message.reason, attempts_left: attemptsLeft }), context);
+      // The codec adds the advice only while attempts are left (the bye follows the last one); the client says it always.
+      const advice = loginFailAdvice(message.reason);
+      if (advice !== undefined && !(attemptsLeft > 0)) lines.push(renderLocal('notice', advice, context));
+      return lines;
     }
     case 'join':
       return fromCodec(encodeTextEvent({ type: 'join', user: clean(message.user) }), context);

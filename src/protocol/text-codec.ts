@@ -9,6 +9,20 @@ const LOGIN_FAIL_TEXT: Record<LoginFailReason, string> = {
   server_busy: 'server busy, please try again',
 };
 
+/**
+ * What to do after a refusal that no retry of the password can fix. Text mode
+ * sends it as a `* ` notice after the `! Login failed` line (which stays as
+ * PROTOCOL.md has it); chat-client derives the same from the JSON reason.
+ */
+const LOGIN_FAIL_ADVICE: Partial<Record<LoginFailReason, string>> = {
+  disabled: 'This account is disabled: ask an administrator to enable it again.',
+  already_logged_in: 'This user is already logged in elsewhere: log out there first (c.exit), or ask an administrator to end that session.',
+};
+
+export function loginFailAdvice(reason: LoginFailReason): string | undefined {
+  return LOGIN_FAIL_ADVICE[reason];
+}
+
 const LEAVE_SUFFIX: Record<LeaveReason, string> = {
   quit: '',
   disconnected: ' (connection lost)',
@@ -52,7 +66,8 @@ export function encodeTextEvent(event: ServerEvent): string | undefined {
     case 'login_failed':
       // The last failure is followed by the bye line, which says it all.
       if (event.attempts_left === 0) return undefined;
-      return `! Login failed: ${LOGIN_FAIL_TEXT[event.reason]}. ${event.attempts_left} attempt(s) left.\n`;
+      const advice = loginFailAdvice(event.reason);
+      return `! Login failed: ${LOGIN_FAIL_TEXT[event.reason]}. ${event.attempts_left} attempt(s) left.\n${advice === undefined ? '' : `* ${advice}\n`}`;
     case 'message':
       return `${event.from}: ${event.text}\n`;
     case 'join':

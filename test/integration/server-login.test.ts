@@ -39,7 +39,7 @@ describe('login', () => {
     await f.json('shon');
     const second = await f.connect();
     second.write('shon\npw-shon\n');
-    await second.waitForText('! Login failed: already logged in. 2 attempt(s) left.\nUsername: ');
+    await second.waitForText('! Login failed: already logged in. 2 attempt(s) left.\n* This user is already logged in elsewhere: log out there first (c.exit), or ask an administrator to end that session.\nUsername: ');
   });
 
   it('counts failed attempts per connection, not for the whole server', async () => {
@@ -86,7 +86,7 @@ describe('login', () => {
     expect(right.reply).toMatchObject({ reason: 'disabled', attempts_left: 2 });
     const text = await f.connect();
     text.write('shon\npw-shon\n');
-    await text.waitForText('! Login failed: account disabled. 2 attempt(s) left.\n');
+    await text.waitForText('! Login failed: account disabled. 2 attempt(s) left.\n* This account is disabled: ask an administrator to enable it again.\nUsername: ');
   });
 
   it('audits every outcome before answering and logs failures in the fail2ban shape', async () => {

@@ -32,6 +32,19 @@ describe('render', () => {
     ]);
   });
 
+  it('follows a refusal no password can fix with the advice text mode gives, derived from the reason', () => {
+    expect(texts({ type: 'login_failed', reason: 'disabled', attempts_left: 2 })).toEqual([
+      '09:05 ! Login failed: account disabled. 2 attempt(s) left.',
+      '09:05 * This account is disabled: ask an administrator to enable it again.',
+    ]);
+    expect(texts({ type: 'login_failed', reason: 'already_logged_in', attempts_left: 1 })).toEqual([
+      '09:05 ! Login failed: already logged in. 1 attempt(s) left.',
+      '09:05 * This user is already logged in elsewhere: log out there first (c.exit), or ask an administrator to end that session.',
+    ]);
+    // The last attempt: the goodbye follows, the advice is still worth saying.
+    expect(texts({ type: 'login_failed', reason: 'disabled', attempts_left: 0 })).toEqual(['09:05 * This account is disabled: ask an administrator to enable it again.']);
+  });
+
   it('survives values a newer server might send', () => {
     const odd = (m: object) => texts(m as ServerMessage);
     expect(odd({ type: 'bye', reason: 'moved_away' })).toEqual(['09:05 ! Disconnected by the server (moved_away). Goodbye.']);
