@@ -54,23 +54,28 @@ describe.skipIf(!haveRedisServer)('RedisBus through Redis outages', () => {
     // Ten seconds without Redis, while every instance keeps publishing.
     const outageEnds = Date.now() + 10_000;
     await waitUntil(() => Date.now() >= outageEnds, 12_000, 'the end of the outage');
+    const sentInOutage = nodes.map((node, i) => node.sent - sentAtStop[i]!);
     const buffered = nodes.map((node) => node.bus.stats().buffered);
     await redis.restart();
-    await waitUntil(() => nodes.every((node) => node.sent >= sentAtStop[0]! + 2500), 20_000, 'traffic after the outage');
+    const sentAtRestart = nodes.map((node) => node.sent);
+    await waitUntil(() => nodes.every((node, i) => node.sent >= sentAtRestart[i]! + 200), 20_000, 'traffic after the outage');
     traffic.stop();
-    await waitUntil(() => allDelivered(nodes), 15_000, 'every message delivered');
+    await waitUntil(() => allDelivered(nodes), 20_000, 'every message delivered');
 
     expectExactlyOnceInOrder(nodes);
     for (const [i, node] of nodes.entries()) {
-      // During the outage the messages waited in the buffer (about 200/s for 10 s each).
-      expect(buffered[i]).toBeGreaterThan(1000);
+      // Everything published during the outage (nominally 200/s for 10 s; fewer when the machine is loaded) waited in the buffer.
+      expect(sentInOutage[i]).toBeGreaterThan(100);
+      expect(buffered[i]).toBeGreaterThanOrEqual(sentInOutage[i]!);
       expect(node.refused).toBe(0);
       expect(node.bus.stats()).toMatchObject({ lost: 0, duplicates: 0, dropped: 0, buffered: 0, connected: true });
-      expect(node.slowestPublishMs).toBeLessThan(50);
+      // A publish that waited for Redis would take seconds; the margin is for a loaded machine.
+      expect(node.slowestPublishMs).toBeLessThan(250);
       expect(node.log.lines.map((line) => line.event)).toEqual(expect.arrayContaining(['bus_disconnected', 'bus_connected']));
     }
-    // Publishing never held up the event loop (the timer fires every 5 ms; allow for a loaded machine).
-    expect(traffic.worstLagMs()).toBeLessThan(1000);
+    // Nothing held up the event loop: a stall would last as long as the outage or a reconnect
+    // timeout (seconds); the timer fires every 5 ms, with room for a loaded machine.
+    expect(traffic.worstLagMs()).toBeLessThan(2000);
   });
 
   it('connections cut again and again during traffic: replies lost on the way cause no copies', { timeout: 60_000 }, async () => {
