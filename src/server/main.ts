@@ -11,7 +11,9 @@ import { openStore } from '../store/open-store.js';
 import { countUsers } from '../store/users.js';
 import { createChatServer } from './chat-server.js';
 import { buildServerConfig, ConfigError, SERVER_OPTIONS } from './config.js';
+import { listenFailure } from './listen-errors.js';
 import { createLogger } from './log.js';
+import { findPortHolder } from './port-holder.js';
 import { loadTlsIdentity, reloadTlsIdentity, selfSignedIdentity, TlsSetupError, type TlsIdentity } from './tls-identity.js';
 
 /** Hard stop if a graceful shutdown hangs: the issue promises an exit within 5 s. */
@@ -87,9 +89,9 @@ async function main(): Promise<void> {
     address = await server.listen();
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') fail(`port ${config.port} is already in use on ${config.host}`, 1);
-    if (code === 'EACCES') fail(`not allowed to listen on ${config.host}:${config.port}`, 1);
-    if (code === 'EADDRNOTAVAIL') fail(`address ${config.host} is not available on this machine`, 1);
+    const holder = code === 'EADDRINUSE' ? findPortHolder(config.port) : undefined;
+    const message = listenFailure(code, config.host, config.port, holder);
+    if (message !== undefined) fail(message, 1);
     throw error;
   }
   // Handlers first: whoever reads the listening line may signal at once (a test, a supervisor).
