@@ -1,6 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import readline from 'node:readline';
-import { EXIT_COMMAND } from '../protocol/limits.js';
+import { parseTextCommand } from '../protocol/text-commands.js';
 import type { ErrorReply, LoginFailed, LoginOk, ServerMessage } from '../protocol/messages.js';
 import { isBlank, sanitizeText } from '../protocol/sanitize.js';
 import { isValidUsername, USERNAME_RULE } from '../protocol/usernames.js';
@@ -40,28 +40,11 @@ export const DEFAULT_TIMING: Timing = Object.freeze({
   rateLimitRetryMs: Object.freeze([1000, 2000, 4000, 8000]),
 });
 
-const COMMAND_PREFIX = 'c.';
 /** Lines waiting for their ack shown above the input at most; older ones still wait, unshown. */
 const MAX_PENDING_SHOWN = 5;
 
-/** A `c.` line, as in the text mode of the protocol; undefined for a chat line. */
-export type Command =
-  | { readonly kind: 'exit' }
-  | { readonly kind: 'who' }
-  | { readonly kind: 'help' }
-  | { readonly kind: 'unknown'; readonly name: string };
-
-export function parseCommand(line: string): Command | undefined {
-  const text = line.trim();
-  if (!text.startsWith(COMMAND_PREFIX)) return undefined;
-  if (text === EXIT_COMMAND) return { kind: 'exit' };
-  if (text === 'c.who') return { kind: 'who' };
-  if (text === 'c.help') return { kind: 'help' };
-  return { kind: 'unknown', name: sanitizeText(text.split(/\s/)[0]!) };
-}
-
 function unknownCommand(name: string): string {
-  return `Unknown command ${name}. Type c.help.`;
+  return `Unknown command ${sanitizeText(name)}. Type c.help.`;
 }
 
 function context(io: ClientIo, color: boolean): RenderContext {
@@ -251,7 +234,7 @@ async function runInteractive(client: ChatClient, options: ClientOptions, io: Cl
     term.startChat(`${me}> `, {
       leave: () => leave(),
       line: (text) => {
-        const command = parseCommand(text);
+        const command = parseTextCommand(text);
         if (command !== undefined) {
           if (command.kind === 'exit') leave();
           else if (command.kind === 'who') {
@@ -387,7 +370,7 @@ async function runPiped(client: ChatClient, options: ClientOptions, io: ClientIo
     if (text === null || userLeft) break;
     lineNumber += 1;
     if (isBlank(text)) continue;
-    const command = parseCommand(text);
+    const command = parseTextCommand(text);
     if (command?.kind === 'exit') break;
     if (command?.kind === 'help') {
       writeLines(io.stdout, renderHelp(help, ctx()));

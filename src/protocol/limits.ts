@@ -5,4 +5,3 @@ export const DEFAULT_MAX_LINE_BYTES = 4096;
 export const DEFAULT_MAX_ATTEMPTS = 3;
 /** The text greeting waits this long for a first line that could choose JSON mode. */
 export const GREETING_DELAY_MS = 250;
-export const EXIT_COMMAND = 'c.exit';

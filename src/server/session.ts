@@ -4,7 +4,8 @@ import type { Bye, ByeReason, LoginFailReason, ServerEvent } from '../protocol/m
 import { PROTOCOL_VERSION } from '../protocol/limits.js';
 import { HELP_TEXT } from '../protocol/messages.js';
 import { sanitizeShort, sanitizeText } from '../protocol/sanitize.js';
-import { parseTextCommand, type Request, type RequestType } from './commands.js';
+import { parseTextCommand } from '../protocol/text-commands.js';
+import { commandRequest, type Request, type RequestType } from './commands.js';
 import { FloodGuard } from './token-bucket.js';
 
 export type SessionState = 'new' | 'awaiting-login' | 'authenticating' | 'chatting' | 'closed';
@@ -190,14 +191,14 @@ export class Session {
     if (this.#state === 'chatting') {
       const command = parseTextCommand(line);
       if (command === undefined) this.#dispatch({ type: 'say', text: line });
-      else if (command.kind === 'request') this.#dispatch(command.request);
+      else if (command.kind !== 'unknown') this.#dispatch(commandRequest(command));
       else this.#error('bad_request', `Unknown command ${sanitizeShort(command.name, 32)}. Type c.help.`);
       return;
     }
     // Logging in: a username line, then a password line.
     if (this.#pendingUsername === undefined) {
       const username = line.trim();
-      if (username.toLowerCase() === 'c.exit') {
+      if (parseTextCommand(username)?.kind === 'exit') {
         this.#dispatch({ type: 'quit' });
       } else if (username.length === 0) {
         this.host.send({ type: 'prompt', field: 'username' });
