@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { appendAudit, appendAuditMany, type AuditEntry } from '../store/audit.js';
+import { appendAudit, appendAuditMany, newAuditEntry, type AuditEntry } from '../store/audit.js';
 import { StoreError } from '../store/errors.js';
 import { writeTransaction } from '../store/open-store.js';
 import type { AuditEvent, Database, EndRequest, SessionRow, UserRow } from '../store/schema.js';
@@ -118,14 +118,16 @@ export async function clearThrottles(db: Kysely<Database>, which: ThrottleKeys |
     const cleared = await deleteThrottles(trx, which);
     await appendAuditMany(
       trx,
-      cleared.map((record) => ({
-        ts: ctx.now().toISOString(),
-        event: 'throttle_clear' as const,
-        username: record.kind === 'user' ? record.key : null,
-        peer_address: record.kind === 'address' ? record.key : null,
-        actor: ctx.actor,
-        detail: `${record.kind} ${record.key}, penalty level ${record.penaltyLevel}`,
-      })),
+      cleared.map((record) =>
+        newAuditEntry({
+          ts: ctx.now().toISOString(),
+          event: 'throttle_clear',
+          username: record.kind === 'user' ? record.key : null,
+          peer_address: record.kind === 'address' ? record.key : null,
+          actor: ctx.actor,
+          detail: `${record.kind} ${record.key}, penalty level ${record.penaltyLevel}`,
+        }),
+      ),
     );
     return cleared;
   });
@@ -188,7 +190,7 @@ function auditEntry(
   ctx: AdminContext,
   extra: { session?: SessionRow | undefined; detail?: string | null } = {},
 ): AuditEntry {
-  return {
+  return newAuditEntry({
     ts: ctx.now().toISOString(),
     event,
     username,
@@ -197,5 +199,5 @@ function auditEntry(
     session_id: extra.session?.id ?? null,
     instance_id: extra.session?.instance_id ?? null,
     peer_address: extra.session?.peer_address ?? null,
-  };
+  });
 }

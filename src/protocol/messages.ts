@@ -30,8 +30,6 @@ export interface QuitRequest {
   type: 'quit';
 }
 export type ClientMessage = HelloRequest | LoginRequest | SayRequest | WhoRequest | PongRequest | QuitRequest;
-export type ClientMessageType = ClientMessage['type'];
-
 // ---- server to client ----
 
 /** `server_busy` is an extension: the login queue was full; it costs no attempt. */
@@ -113,8 +111,6 @@ export interface Bye {
   message?: string;
 }
 export type ServerMessage = HelloReply | LoginOk | LoginFailed | ChatMessage | Ack | Join | Leave | WhoReply | Ping | ErrorReply | Bye;
-export type ServerMessageType = ServerMessage['type'];
-
 // ---- text-mode-only events (JSON mode has no equivalent line) ----
 
 export interface GreetingEvent {

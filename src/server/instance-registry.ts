@@ -7,7 +7,7 @@ import { sessionsOfInstances } from '../store/sessions.js';
 import { writeTransaction } from '../store/open-store.js';
 
 /** An instance whose heartbeat is older than this is dead, wherever it ran. */
-export const INSTANCE_STALE_MS = 15_000;
+const INSTANCE_STALE_MS = 15_000;
 
 function isPidAlive(pid: number): boolean {
   try {

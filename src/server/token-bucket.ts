@@ -1,35 +1,3 @@
-/**
- * A token bucket fed by an injected clock: `capacity` tokens at once, then
- * `perSecond` more each second. A rate of 0 means unlimited.
- */
-export class TokenBucket {
-  #tokens: number;
-  #updatedAt: number;
-
-  constructor(
-    private readonly capacity: number,
-    private readonly perSecond: number,
-    now: number,
-  ) {
-    this.#tokens = capacity;
-    this.#updatedAt = now;
-  }
-
-  /** Takes one token if there is one. */
-  take(now: number): boolean {
-    if (this.perSecond === 0) return true;
-    this.#refill(now);
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
-    return true;
-  }
-
-  #refill(now: number): void {
-    this.#tokens = refilled(this.#tokens, this.capacity, this.perSecond, now - this.#updatedAt);
-    this.#updatedAt = now;
-  }
-}
-
 /** Tokens after `elapsedMs` of refilling at `perSecond`, never above `capacity`. */
 function refilled(tokens: number, capacity: number, perSecond: number, elapsedMs: number): number {
   return Math.min(capacity, tokens + (Math.max(0, elapsedMs) / 1000) * perSecond);
@@ -39,7 +7,7 @@ function refilled(tokens: number, capacity: number, perSecond: number, elapsedMs
  * Rate limiting with escalation: lines past the limit are refused; a sender
  * who keeps going at several times the limit drains a second bucket of
  * "refusals" (twice the burst, refilled at the same rate) and is then cut off.
- * Two buckets as four plain numbers: one is kept per logged-in user.
+ * Two buckets as four plain numbers: one is kept per connection.
  */
 export class FloodGuard {
   #messages: number;

@@ -115,8 +115,6 @@ export const AUDIT_EVENTS = [
   'user_disable',
   'user_enable',
   'user_passwd',
-  'server_start',
-  'server_stop',
   'throttle_clear',
 ] as const;
 export type AuditEvent = (typeof AUDIT_EVENTS)[number];

@@ -1,40 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FloodGuard, TokenBucket } from '../../src/server/token-bucket.js';
-
-describe('TokenBucket', () => {
-  it('gives `capacity` tokens at once, then none', () => {
-    const bucket = new TokenBucket(3, 1, 0);
-    expect([bucket.take(0), bucket.take(0), bucket.take(0), bucket.take(0)]).toEqual([true, true, true, false]);
-  });
-
-  it('refills at perSecond, fractions accumulating', () => {
-    const bucket = new TokenBucket(2, 2, 0);
-    bucket.take(0);
-    bucket.take(0);
-    expect(bucket.take(249)).toBe(false);
-    expect(bucket.take(500)).toBe(true);
-    expect(bucket.take(500)).toBe(false);
-    expect(bucket.take(750)).toBe(false);
-    expect(bucket.take(1000)).toBe(true);
-  });
-
-  it('never holds more than its capacity', () => {
-    const bucket = new TokenBucket(3, 10, 0);
-    const results = Array.from({ length: 5 }, () => bucket.take(3_600_000));
-    expect(results).toEqual([true, true, true, false, false]);
-  });
-
-  it('a rate of 0 is unlimited', () => {
-    const bucket = new TokenBucket(1, 0, 0);
-    expect(Array.from({ length: 1000 }, () => bucket.take(0)).every(Boolean)).toBe(true);
-  });
-
-  it('a clock that goes back gives no tokens', () => {
-    const bucket = new TokenBucket(1, 1, 10_000);
-    expect(bucket.take(10_000)).toBe(true);
-    expect(bucket.take(5_000)).toBe(false);
-  });
-});
+import { FloodGuard } from '../../src/server/token-bucket.js';
 
 describe('FloodGuard', () => {
   it('allows the burst, refuses twice the burst, then disconnects', () => {
@@ -63,6 +28,22 @@ describe('FloodGuard', () => {
     for (let t = 0; t < 20_000 && verdicts.at(-1) !== 'disconnect'; t += 250) verdicts.push(guard.check(t));
     expect(verdicts.at(-1)).toBe('disconnect');
     expect(verdicts.slice(0, 2)).toEqual(['allow', 'allow']);
+  });
+
+  it('refills in fractions and never above the burst', () => {
+    const guard = new FloodGuard(2, 2, 0);
+    guard.check(0);
+    guard.check(0);
+    expect(guard.check(249)).toBe('refuse');
+    expect(guard.check(500)).toBe('allow');
+    const later = Array.from({ length: 3 }, () => guard.check(3_600_000));
+    expect(later).toEqual(['allow', 'allow', 'refuse']);
+  });
+
+  it('a clock that goes back gives no tokens', () => {
+    const guard = new FloodGuard(1, 1, 10_000);
+    expect(guard.check(10_000)).toBe('allow');
+    expect(guard.check(5_000)).toBe('refuse');
   });
 
   it('a rate of 0 never refuses', () => {
