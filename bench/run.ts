@@ -34,6 +34,7 @@ import {
   type Spread,
   type WireKind,
 } from './common.js';
+import { formatLockedStore, LOCKED_STORE_HEAD, scenarioLockedStore, type LockedStoreResult } from './locked-store.js';
 import { formatSummary, readProfile, summarizeProfile, type ProfileSummary } from './profile-summary.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -41,7 +42,7 @@ const ROOT = join(HERE, '..', '..');
 const RELAY_MAIN = join(HERE, 'relay.js');
 const LOADGEN_MAIN = join(HERE, 'loadgen.js');
 
-const SCENARIOS = ['saturation', 'latency', 'memory', 'storm'] as const;
+const SCENARIOS = ['saturation', 'latency', 'memory', 'storm', 'locked-store'] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 
 const CHAT_PASSWORD = 'bench-chat-pw';
@@ -924,6 +925,7 @@ async function main(): Promise<void> {
   let memory: MemoryResult | undefined;
   let storm: StormResult | undefined;
   let profile: ProfileResult | undefined;
+  let lockedStore: LockedStoreResult | undefined;
   const failures: string[] = [];
   const attempt = async (what: string, work: () => Promise<void>) => {
     log(what);
@@ -960,6 +962,13 @@ async function main(): Promise<void> {
       storm = await scenarioStorm(plan, log);
     });
   }
+  if (options.only.has('locked-store')) {
+    const lockPlan = { holdMs: options.quick ? 5000 : 12_000, clients: 50, senders: 5, rate: 100 };
+    await attempt(`locked store: another process holds the write lock for ${lockPlan.holdMs / 1000} s`, async () => {
+      const start = async () => ({ ...(await startServer()), db: join(workDir, `server-${serverCount}.db`) });
+      lockedStore = await scenarioLockedStore(lockPlan, { start, users: names('b', lockPlan.clients), password: CHAT_PASSWORD, log });
+    });
+  }
   if (options.profile) {
     const clients = plan.saturationClients[plan.saturationClients.length - 1]!;
     await attempt(`profile: server under --cpu-prof, saturation at ${clients} clients`, async () => {
@@ -968,7 +977,7 @@ async function main(): Promise<void> {
   }
 
   await Promise.all(generators.map((g) => g.exit()));
-  Object.assign(result, { loadavgAtEnd: loadavg().map((n) => Number(n.toFixed(2))), seconds: (nowMs() - started) / 1000, saturation, latency, memory, storm, profile, failures });
+  Object.assign(result, { loadavgAtEnd: loadavg().map((n) => Number(n.toFixed(2))), seconds: (nowMs() - started) / 1000, saturation, latency, memory, storm, lockedStore, profile, failures });
 
   // ---- human report ----
   const out: string[] = [];
@@ -1058,6 +1067,11 @@ async function main(): Promise<void> {
       `${s.chatDuring.p50.toFixed(2)} / ${s.chatDuring.p99.toFixed(2)} / ${s.chatDuring.max.toFixed(1)} ms`,
       fmtSpread(s.chatP99PerSecond, 2) + ' ms',
     ]);
+    out.push(table.toString());
+  }
+  if (lockedStore !== undefined) {
+    const table = new Table({ style: { head: [], border: [] }, head: LOCKED_STORE_HEAD });
+    table.push(...formatLockedStore(lockedStore, (n) => n.toFixed(1)));
     out.push(table.toString());
   }
   if (profile !== undefined) {

@@ -16,7 +16,9 @@ export async function withStore<T>(
   work: (store: Store) => Promise<T>,
 ): Promise<T> {
   const existed = existsSync(resolve(settings.file));
-  const store = await openStore({ file: settings.file, create: access.create, busyTimeoutMs: settings.busyTimeoutMs });
+  // Inline: chat-admin runs one verb and exits; its event loop has nothing to
+  // keep serving while a statement waits, so a worker thread would only add start-up time.
+  const store = await openStore({ file: settings.file, create: access.create, busyTimeoutMs: settings.busyTimeoutMs, thread: 'inline' });
   if (access.create && !existed) access.stderr.write(`created database ${store.file}\n`);
   try {
     return await work(store);

@@ -8,6 +8,7 @@ export const STORE_ERROR_CODES = [
   'DB_SCHEMA_TOO_NEW',
   'DB_OPEN_FAILED',
   'DB_READ_ONLY',
+  'DB_CLOSED',
   'USER_EXISTS',
   'USER_NOT_FOUND',
 ] as const;

@@ -16,6 +16,13 @@ export interface OpenStoreOptions {
   create: boolean;
   /** How long a statement waits for another process's lock before failing with DB_LOCKED. */
   busyTimeoutMs?: number;
+  /**
+   * Where statements run. `worker` (the default, for the server): on a store
+   * worker thread, so a statement waiting for another process's lock never
+   * stalls the event loop. `inline`: on the calling thread, for a short-lived
+   * process with nothing else to serve (chat-admin).
+   */
+  thread?: 'worker' | 'inline';
 }
 
 export interface Store {
@@ -37,7 +44,12 @@ const provider: MigrationProvider = { getMigrations: async () => migrations };
  */
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
   const file = resolve(options.file);
-  const db = openSqlite({ file, create: options.create, busyTimeoutMs: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
+  const db = await openSqlite({
+    file,
+    create: options.create,
+    busyTimeoutMs: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
+    thread: options.thread ?? 'worker',
+  });
   const dialect = dialectOf(db);
   const store: Store = {
     db,

@@ -5,6 +5,8 @@ import { Kysely, SqliteAdapter, SqliteDialect, sql, type DialectAdapter } from '
 import { StoreError } from '../errors.js';
 import type { Database } from '../schema.js';
 import { inTransaction, type AdapterWithDialect, type StoreDialect } from './dialect.js';
+import { applySqlitePragmas } from './sqlite-protocol.js';
+import { SqliteWorker, SqliteWorkerDialect } from './sqlite-worker-driver.js';
 
 /**
  * SQLite: one file shared by every process on the host. Writers are
@@ -42,13 +44,16 @@ export interface SqliteOpenOptions {
   file: string;
   create: boolean;
   busyTimeoutMs: number;
+  /** `worker`: statements run on a store worker thread (the server); `inline`: on the calling thread (chat-admin). */
+  thread: 'worker' | 'inline';
 }
 
 /**
- * Opens the file with the pragmas every process needs to share it (WAL, busy
- * timeout, foreign keys). A missing file is refused unless `create`.
+ * Opens the file with the pragmas every process needs to share it. A missing
+ * file is refused unless `create`. Failures a user can cause come back as
+ * StoreErrors; on the worker, so does every statement's.
  */
-export function openSqlite(options: SqliteOpenOptions): Kysely<Database> {
+export async function openSqlite(options: SqliteOpenOptions): Promise<Kysely<Database>> {
   const { file } = options;
   if (!existsSync(file)) {
     if (!options.create) throw new StoreError('DB_NOT_FOUND', `no such database: ${file}`);
@@ -56,20 +61,22 @@ export function openSqlite(options: SqliteOpenOptions): Kysely<Database> {
       throw new StoreError('DB_NOT_FOUND', `cannot create database ${file}: folder ${dirname(file)} does not exist`);
     }
   }
+  const translate = (error: unknown): unknown => translateSqliteError(error, file);
+  if (options.thread === 'worker') {
+    const worker = await SqliteWorker.open({ file, busyTimeoutMs: options.busyTimeoutMs }, translate);
+    return new Kysely<Database>({ dialect: new SqliteWorkerDialect(worker, () => new ChatSqliteAdapter()) });
+  }
   let raw: SqliteDatabase.Database;
   try {
     raw = new SqliteDatabase(file, { timeout: options.busyTimeoutMs });
   } catch (error) {
-    throw translateSqliteError(error, file);
+    throw translate(error);
   }
   try {
-    // journal_mode reads the header first, so a non-SQLite file fails here, before any write.
-    raw.pragma('journal_mode = WAL');
-    raw.pragma('synchronous = NORMAL');
-    raw.pragma('foreign_keys = ON');
+    applySqlitePragmas(raw);
   } catch (error) {
     raw.close();
-    throw translateSqliteError(error, file);
+    throw translate(error);
   }
   return new Kysely<Database>({ dialect: new ChatSqliteDialect({ database: raw }) });
 }
