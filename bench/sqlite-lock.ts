@@ -55,6 +55,7 @@ export async function holdWriteLock(file: string, holdMs: number, timeoutMs = 10
   }
   return {
     exited,
+    // Idempotent; a holder that already let go (holdMs passed) resolves at once.
     release: async () => {
       child.stdin.end();
       await exited;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { assertFreshBuild } from '../helpers/run-cli.js';
 import { startServer } from '../helpers/server-fixture.js';
-import { holdWriteLock, isWriteLocked } from '../helpers/sqlite-lock.js';
+import { holdWriteLock, isWriteLocked } from '../helpers/db-lock.js';
 import { WireClient } from '../helpers/wire-client.js';
 
 // Issue 10: another process holding the SQLite write lock (an admin script,

@@ -5,7 +5,7 @@ import { StoreError } from '../../src/store/errors.js';
 import { openStore, writeTransaction, type Store } from '../../src/store/open-store.js';
 import { countUsers, findUser, insertUser, listUsers } from '../../src/store/users.js';
 import { assertFreshBuild } from '../helpers/run-cli.js';
-import { holdWriteLock } from '../helpers/sqlite-lock.js';
+import { holdWriteLock } from '../helpers/db-lock.js';
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.js';
 
 // The server's store runs its statements on a worker thread (the default
