@@ -24,7 +24,27 @@ const ALLOWED: Record<ClientStatus, readonly ClientStatus[]> = {
   closed: [],
 };
 
-export type ConnectErrorCode = 'refused' | 'timeout' | 'not_found' | 'unreachable' | 'no_hello' | 'tls' | 'untrusted' | 'failed';
+export type ConnectErrorCode = 'refused' | 'timeout' | 'not_found' | 'unreachable' | 'no_hello' | 'not_chat' | 'tls' | 'untrusted' | 'failed';
+
+/** Bytes kept of what a peer sends before its hello reply: enough to name an SSH or HTTP server. */
+const MAX_HEARD_BYTES = 256;
+/** Characters of that shown in the error. */
+const MAX_SHOWN_CHARS = 60;
+
+/**
+ * What a peer that is not a chat-server sent, for one error line: its first
+ * line, sanitised, cut to 60 characters, in backquotes (`SSH-2.0-OpenSSH_9.6`);
+ * or how many bytes of binary data.
+ */
+export function describeForeignReply(bytes: Buffer): string {
+  const firstLine = bytes.toString('utf8').split(/\r?\n/)[0]!;
+  const text = sanitizeText(firstLine).replace(/\uFFFD/g, '').trim();
+  const printable = text.length > 0 && text.length >= firstLine.length / 2;
+  if (!printable) return `${bytes.length} bytes of binary data`;
+  const chars = Array.from(text);
+  const shown = chars.length > MAX_SHOWN_CHARS ? `${chars.slice(0, MAX_SHOWN_CHARS).join('')}...` : text;
+  return `\`${shown.replace(/`/g, "'")}\``;
+}
 
 /** No chat session could be started at that address. */
 export class ConnectError extends Error {
@@ -145,6 +165,8 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
   #byeTimer: NodeJS.Timeout | undefined;
   /** A plain `! ...` line the server sent before its hello (such as "this server requires TLS"). */
   #notice: string | undefined;
+  /** The first bytes the peer sent before any hello reply, to name a peer that is not a chat-server. */
+  #heard: Buffer = Buffer.alloc(0);
   /**
    * Messages that arrived while nobody listened for 'message': login_ok and the
    * first chat lines often come in one read, before the code awaiting the login
@@ -194,9 +216,13 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
         socket.destroy();
         reject(error);
       };
+      const foreign = (): ConnectError | undefined =>
+        client.#heard.length === 0 || client.#notice !== undefined
+          ? undefined
+          : new ConnectError('not_chat', `the server at ${formatAddress(address)} does not speak the chat protocol: it sent ${describeForeignReply(client.#heard)}`);
       const onTimeout = (): void => {
         const what = client.#status === 'connecting' ? 'timed out' : 'no reply from the server (is it a chat-server?)';
-        fail(new ConnectError('timeout', `cannot connect to ${formatAddress(address)}: ${what} after ${options.timeoutMs / 1000} s`));
+        fail(foreign() ?? new ConnectError('timeout', `cannot connect to ${formatAddress(address)}: ${what} after ${options.timeoutMs / 1000} s`));
       };
       let timer = setTimeout(onTimeout, options.timeoutMs);
       socket.once('error', (error) => fail(describeConnectError(error, address)));
@@ -235,7 +261,9 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
           },
           () => {
             const said = client.#notice === undefined ? '' : `; it said: ${sanitizeText(client.#notice.replace(/^!\s*/, ''))}`;
-            fail(new ConnectError('no_hello', `cannot connect to ${formatAddress(address)}: the server closed the connection during the handshake${said}`));
+            const other = foreign();
+            if (other !== undefined) fail(other);
+            else fail(new ConnectError('no_hello', `cannot connect to ${formatAddress(address)}: the server closed the connection during the handshake${said}`));
           },
         );
       });
@@ -342,6 +370,9 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
   }
 
   readonly #onData = (chunk: Buffer): void => {
+    if (this.#hello === undefined && this.#heard.length < MAX_HEARD_BYTES) {
+      this.#heard = Buffer.concat([this.#heard, chunk.subarray(0, MAX_HEARD_BYTES - this.#heard.length)]);
+    }
     for (const event of this.#splitter.push(chunk)) {
       if (event.kind !== 'line') continue;
       const message = parseServerMessage(event.line);

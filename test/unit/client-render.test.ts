@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatClock, nameColor, NAME_PALETTE, renderHelp, renderOwn, renderServerMessage, type RenderContext } from '../../src/client/render.js';
 import type { ServerMessage } from '../../src/protocol/messages.js';
+import { describeForeignReply } from '../../src/client/chat-client.js';
 
 // A fixed local time, so HH:MM does not depend on the machine's time zone.
 const now = new Date(2025, 0, 2, 9, 5, 0);
@@ -94,5 +95,13 @@ describe('renderOwn: a line we typed says whether the server took it', () => {
     [{ kind: 'unconfirmed' } as const, '09:05 shon: hi [not confirmed: the connection ended before the server acknowledged it]', 'error'],
   ])('%j', (status, text, kind) => {
     expect(renderOwn('shon', 'hi', status, ctx)).toEqual({ text, kind });
+  });
+});
+
+describe('describeForeignReply', () => {
+  it('shows the first line, sanitised and cut, or says it is binary', () => {
+    expect(describeForeignReply(Buffer.from('SSH-2.0-OpenSSH_9.6\r\nmore'))).toBe('`SSH-2.0-OpenSSH_9.6`');
+    expect(describeForeignReply(Buffer.from(`a\x1b[2J${'b'.repeat(80)}`))).toBe(`\`a${'b'.repeat(59)}...\``);
+    expect(describeForeignReply(Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46]))).toBe('7 bytes of binary data');
   });
 });
