@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { isValidUsername } from '../protocol/usernames.js';
 import type { Database, UserRow } from '../store/schema.js';
-import { findUser, latestPasswordHash } from '../store/users.js';
+import { findUser, replacePasswordHash } from '../store/users.js';
 import type { PasswordHasher } from './hash-pool.js';
 import { bcryptCostOf, MAX_PASSWORD_BYTES } from './passwords.js';
 
@@ -12,54 +12,53 @@ export type CredentialFailure = 'invalid_name' | 'unknown_user' | 'bad_password'
 export type CredentialCheck = { ok: true; user: UserRow } | { ok: false; failure: CredentialFailure };
 
 /**
- * Dummy hashes for names that match no user, at the cost real users' hashes
- * have: a cheaper dummy would make "no such user" answer faster than "wrong
- * password". The cost follows the hashes actually compared, so it stays right
- * when an admin changes the cost while the server runs.
+ * The dummy hash for names that match no user, at the configured cost: a
+ * cheaper dummy would make "no such user" answer faster than "wrong
+ * password". Real users' hashes converge to the same cost, since a
+ * successful login rehashes a password of any other cost
+ * (see rehashIfOutdated), so the configured cost is what an attacker must
+ * not be able to tell apart from.
  */
 export class DummyHashes {
-  readonly #byCost = new Map<number, Promise<string>>();
-  #cost: number;
+  #hash: Promise<string> | undefined;
 
   constructor(
     private readonly hasher: PasswordHasher,
-    initialCost: number,
-  ) {
-    this.#cost = initialCost;
-    this.#prepare(initialCost);
-  }
+    /** The configured bcrypt cost: the dummy's, and the one real hashes are brought to. */
+    readonly cost: number,
+  ) {}
 
-  /** A dummy of the current cost (made once per cost, ahead of need). */
+  /** The dummy (made once, ahead of need; a failed attempt, say a busy pool, is retried on next use). */
   current(): Promise<string> {
-    return this.#prepare(this.#cost);
-  }
-
-  /** A real user's hash was compared: dummies match its cost from now on. */
-  observe(realHash: string): void {
-    const cost = bcryptCostOf(realHash);
-    if (cost === undefined || cost === this.#cost) return;
-    this.#cost = cost;
-    void this.#prepare(cost).catch(() => undefined);
-  }
-
-  #prepare(cost: number): Promise<string> {
-    let hash = this.#byCost.get(cost);
-    if (hash === undefined) {
-      hash = this.hasher.hash(randomBytes(16).toString('hex'), cost);
-      // A failed attempt (busy pool) is retried on next use.
-      hash.catch(() => this.#byCost.delete(cost));
-      this.#byCost.set(cost, hash);
+    if (this.#hash === undefined) {
+      const hash = this.hasher.hash(randomBytes(16).toString('hex'), this.cost);
+      hash.catch(() => {
+        if (this.#hash === hash) this.#hash = undefined;
+      });
+      this.#hash = hash;
     }
-    return hash;
+    return this.#hash;
   }
 
-  /** Starting cost: that of the most recently set password, else `defaultCost`. */
-  static async create(db: Kysely<Database>, hasher: PasswordHasher, defaultCost: number): Promise<DummyHashes> {
-    const latest = await latestPasswordHash(db);
-    const dummies = new DummyHashes(hasher, (latest === undefined ? undefined : bcryptCostOf(latest)) ?? defaultCost);
+  static async create(hasher: PasswordHasher, cost: number): Promise<DummyHashes> {
+    const dummies = new DummyHashes(hasher, cost);
     await dummies.current();
     return dummies;
   }
+}
+
+/**
+ * After a successful login: when the stored hash has another cost than
+ * `cost`, hashes the password again at `cost` and stores it, unless the
+ * password was changed meanwhile (as Django and passlib do). Otherwise a
+ * user hashed at another cost answers measurably slower or faster than the
+ * dummy, which tells an attacker the name exists. Resolves with whether it
+ * rewrote the hash.
+ */
+export async function rehashIfOutdated(db: Kysely<Database>, hasher: PasswordHasher, user: UserRow, password: string, cost: number): Promise<boolean> {
+  if (bcryptCostOf(user.password_hash) === cost) return false;
+  const fresh = await hasher.hash(password, cost);
+  return replacePasswordHash(db, user.id, user.password_hash, fresh);
 }
 
 /**
@@ -78,7 +77,6 @@ export async function verifyCredentials(
   // Over-long passwords cannot match anything stored (they were refused at set time).
   const passwordUsable = password.length > 0 && Buffer.byteLength(password, 'utf8') <= MAX_PASSWORD_BYTES;
   const user = isValidUsername(username) ? await findUser(db, username) : undefined;
-  if (user !== undefined) dummies.observe(user.password_hash);
   const matches = await hasher.compare(passwordUsable ? password : '', user?.password_hash ?? (await dummies.current()));
   if (!isValidUsername(username)) return { ok: false, failure: 'invalid_name' };
   if (user === undefined) return { ok: false, failure: 'unknown_user' };

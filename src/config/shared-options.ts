@@ -8,7 +8,7 @@ export interface SharedConfig {
   readonly dbFile: string;
   /** Milliseconds. */
   readonly busyTimeoutMs: number;
-  /** chat-admin: cost of new hashes; chat-server: cost of the dummy hash while no user exists. */
+  /** chat-admin: cost of new hashes; chat-server: cost passwords are rehashed to at login, and of the dummy hash. */
   readonly bcryptCost: number;
 }
 
@@ -34,6 +34,6 @@ export const SHARED_OPTIONS: readonly OptionSpec<keyof SharedConfig>[] = [
     env: 'CHAT_BCRYPT_COST',
     kind: 'cost',
     default: String(DEFAULT_BCRYPT_COST),
-    help: 'bcrypt cost (4 to 15) of new password hashes; the server uses it for its dummy hash while no user exists',
+    help: 'bcrypt cost (4 to 15) of new password hashes; the server rehashes a password of another cost at its next login, and uses this cost for its dummy hash',
   },
 ];

@@ -72,6 +72,10 @@ export interface LoginFailed {
   type: 'login_failed';
   reason: LoginFailReason;
   attempts_left: number;
+  /** Extension: the client's address is locked for this many more seconds (the reason stays `invalid_credentials`). */
+  retry_after?: number;
+  /** Extension: a human explanation, sent with `retry_after`. */
+  message?: string;
 }
 export interface ChatMessage {
   type: 'message';

@@ -63,11 +63,14 @@ export function encodeTextEvent(event: ServerEvent): string | undefined {
       return event.field === 'username' ? 'Username: ' : 'Password: ';
     case 'login_ok':
       return [`* Welcome, ${event.username}! Online now: ${listOrNobody(event.users)}.`, ...HELP_LINES.map((l) => `* ${l}`)].join('\n') + '\n';
-    case 'login_failed':
+    case 'login_failed': {
+      // An explanation (an address lock) comes first, on its own line, also before the last goodbye.
+      const notice = event.message === undefined ? '' : `! ${event.message.charAt(0).toUpperCase()}${event.message.slice(1)}.\n`;
       // The last failure is followed by the bye line, which says it all.
-      if (event.attempts_left === 0) return undefined;
+      if (event.attempts_left === 0) return notice === '' ? undefined : notice;
       const advice = loginFailAdvice(event.reason);
-      return `! Login failed: ${LOGIN_FAIL_TEXT[event.reason]}. ${event.attempts_left} attempt(s) left.\n${advice === undefined ? '' : `* ${advice}\n`}`;
+      return `${notice}! Login failed: ${LOGIN_FAIL_TEXT[event.reason]}. ${event.attempts_left} attempt(s) left.\n${advice === undefined ? '' : `* ${advice}\n`}`;
+    }
     case 'message':
       return `${event.from}: ${event.text}\n`;
     case 'join':

@@ -69,7 +69,7 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
   const db = store.db;
   const instanceId = randomUUID();
   const registry = new InstanceRegistry(db, instanceId, clock);
-  const dummies = await DummyHashes.create(db, hasher, config.bcryptCost);
+  const dummies = await DummyHashes.create(hasher, config.bcryptCost);
   const scheduler = new FlushScheduler({ windowMaxMs: config.flushWindowMs });
   const room = deps.room ?? new LocalRoom(scheduler);
   const spoolFile = `${store.file}.unwritten-ends`;

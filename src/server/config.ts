@@ -64,6 +64,8 @@ export interface ServerConfig extends SharedConfig {
   readonly proxyProtocol: boolean;
   /** Comma-separated CIDR ranges allowed to send a PROXY header. */
   readonly trustedProxies: string;
+  /** Comma-separated CIDR ranges never counted or locked as addresses by login throttling; '' = none. */
+  readonly throttleExempt: string;
 }
 
 /** One bcrypt worker per core (at most 64). */
@@ -106,6 +108,7 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
   { key: 'throttleMaxPenaltyMs', flag: 'throttle-max-penalty', env: 'CHAT_THROTTLE_MAX_PENALTY', kind: 'duration', default: '1h', help: 'longest lock (never shorter than --throttle-penalty)' },
   { key: 'throttleMemoryMs', flag: 'throttle-memory', env: 'CHAT_THROTTLE_MEMORY', kind: 'duration', default: '24h', zeroDisables: true, help: 'how long repeat locks are remembered after the last one ended' },
   { key: 'throttleTrustMs', flag: 'throttle-trust', env: 'CHAT_THROTTLE_TRUST', kind: 'duration', default: '336h', zeroDisables: true, help: 'a locked username may still log in from an address it logged in from this recently' },
+  { key: 'throttleExempt', flag: 'throttle-exempt', env: 'CHAT_THROTTLE_EXEMPT', kind: 'cidrs', default: '', help: 'addresses (CIDR, comma-separated) whose failed logins never lock the address (fail2ban ignoreip); the username lock still applies' },
   { key: 'hashWorkers', flag: 'hash-workers', env: 'CHAT_HASH_WORKERS', kind: 'count', default: String(DEFAULT_HASH_WORKERS), min: 1, max: 64, help: 'worker threads running bcrypt (default: the number of cores)' },
   { key: 'adminPollMs', flag: 'admin-poll', env: 'CHAT_ADMIN_POLL', kind: 'duration', default: '500ms', min: 50, max: 2000, help: 'how often to look for kicks, removals and disables from chat-admin' },
   { key: 'shutdownGraceMs', flag: 'shutdown-grace', env: 'CHAT_SHUTDOWN_GRACE', kind: 'duration', default: '2s', min: 0, max: 4000, help: 'time clients get to read their goodbye on shutdown' },
@@ -120,6 +123,8 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
 /** A CIDR list, the one kind only the server has; everything else follows the shared grammar. */
 function parseValue(spec: SpecOf<string, Kind>, raw: string): Parsed<OptionValue> {
   if (spec.kind !== 'cidrs') return parseOptionValue(spec, raw);
+  // A list whose default is none may be empty.
+  if (raw.trim() === '' && spec.default === '') return '';
   try {
     return parseCidrList(raw.trim()).ranges.join(',');
   } catch (error) {

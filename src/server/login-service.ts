@@ -1,10 +1,11 @@
 import type { Kysely } from 'kysely';
 import { HasherBusyError, type PasswordHasher } from '../accounts/hash-pool.js';
-import { verifyCredentials, type DummyHashes } from '../accounts/verify-credentials.js';
+import { rehashIfOutdated, verifyCredentials, type DummyHashes } from '../accounts/verify-credentials.js';
+import { bcryptCostOf } from '../accounts/passwords.js';
 import type { LoginFailReason } from '../protocol/messages.js';
 import { escapeForLog } from '../protocol/sanitize.js';
 import { appendAudit, newAuditEntry } from '../store/audit.js';
-import type { Database } from '../store/schema.js';
+import type { Database, UserRow } from '../store/schema.js';
 import { claimSession, findSessionByUser, releaseSessions } from '../store/sessions.js';
 import { findThrottles, loggedInFromSince, pruneThrottles, saveThrottle, throttleAddressKey, type ThrottleRecord } from '../store/throttles.js';
 import { setLastLogin, usernameKey } from '../store/users.js';
@@ -13,7 +14,7 @@ import { isValidUsername } from '../protocol/usernames.js';
 import type { CredentialFailure } from '../accounts/verify-credentials.js';
 import type { Logger } from './log.js';
 import type { Presence, Seat } from './presence.js';
-import { decide, recordFailure, throttlingEnabled, VerifyTimer, type ThrottlePolicy } from './login-throttle.js';
+import { decide, liftCommand, lockStarted, recordFailure, secondsLeft, throttlingEnabled, VerifyTimer, type ThrottlePolicy } from './login-throttle.js';
 
 export interface LoginAttempt {
   username: string;
@@ -24,7 +25,7 @@ export interface LoginAttempt {
 }
 
 /** A successful login holds its seat: whoever gets the verdict must enter it or leave it. */
-export type LoginVerdict = { ok: true; username: string; seat: Seat } | { ok: false; reason: LoginFailReason };
+export type LoginVerdict = { ok: true; username: string; seat: Seat } | { ok: false; reason: LoginFailReason; retryAfter?: number; message?: string };
 
 /** Failures that say something about the password guessed, and so count towards a throttle. */
 const COUNTED_FAILURES: ReadonlySet<CredentialFailure> = new Set(['invalid_name', 'unknown_user', 'bad_password']);
@@ -88,25 +89,29 @@ export class LoginService {
       this.logger.error('store_busy', { during, peer: attempt.peerAddress, waited_ms: LOGIN_STORE_WAIT_MS });
       return { ok: false, reason: 'server_busy' };
     };
-    const fail = async (reason: LoginFailReason, detail: string): Promise<LoginVerdict> => {
+    const fail = async (reason: LoginFailReason, detail: string, explained: { retryAfter?: number; message?: string } = {}): Promise<LoginVerdict> => {
       const written = appendAudit(this.db, this.#auditEntry(attempt, 'failed', detail, shownName));
       if ((await within(written, storeDeadline)) === EXCEEDED) {
         written.catch((error: unknown) => this.logger.error('store_error', { during: 'login_audit', error: error instanceof Error ? error.message : String(error) }));
         return storeBusy('login_audit');
       }
       if (reason !== 'server_busy') this.logger.failedLogin(attempt.username, attempt.peerAddress);
-      return { ok: false, reason };
+      return { ok: false, reason, ...explained };
     };
 
     const throttled = throttlingEnabled(this.throttle);
     const addressKey = throttleAddressKey(attempt.peerAddress);
+    // An exempt address (fail2ban's ignoreip) is never counted or locked as an address; its username still is.
+    const addressCounted = this.throttle.exempt?.contains(attempt.peerAddress) !== true;
     const userKey = isValidUsername(attempt.username) ? usernameKey(attempt.username) : undefined;
     if (throttled) {
-      const refusal = await this.#throttleRefusal(addressKey, userKey, attempt.peerAddress);
+      const refusal = await this.#throttleRefusal(addressCounted ? addressKey : undefined, userKey, attempt.peerAddress);
       if (refusal !== undefined) {
         // The wait stands in for the bcrypt run skipped, so that a lock cannot be told from a wrong password.
         await new Promise((resolve) => setTimeout(resolve, this.timer.delay(FALLBACK_VERIFY_MS)));
-        return fail('invalid_credentials', refusal);
+        // An address lock is about the address alone, so it may say so; a username lock keeps the generic answer.
+        if (refusal.reason === 'throttled_user' || refusal.retryAfter === undefined) return fail('invalid_credentials', refusal.reason);
+        return fail('invalid_credentials', refusal.reason, { retryAfter: refusal.retryAfter, message: addressLockMessage(refusal.retryAfter) });
       }
     }
 
@@ -123,7 +128,7 @@ export class LoginService {
     this.timer.add(performance.now() - started);
     storeDeadline = Date.now() + LOGIN_STORE_WAIT_MS;
     if (!check.ok) {
-      if (throttled && COUNTED_FAILURES.has(check.failure)) await within(this.#countFailure(addressKey, userKey, attempt.peerAddress), storeDeadline);
+      if (throttled && COUNTED_FAILURES.has(check.failure)) await within(this.#countFailure(addressCounted ? addressKey : undefined, userKey, attempt.peerAddress), storeDeadline);
       return fail(check.failure === 'disabled' ? 'disabled' : 'invalid_credentials', check.failure);
     }
 
@@ -172,7 +177,22 @@ export class LoginService {
       return storeBusy('login_claim');
     }
     if (claim === 'already_logged_in') return fail('already_logged_in', 'already_logged_in');
+    this.#rehash(user, attempt.password);
     return { ok: true, username: user.username, seat: seatOf() };
+  }
+
+  /** In the background (the login does not wait): a hash of another cost is brought to the configured one. Skipped while the pool is full; the next login tries again. */
+  #rehash(user: UserRow, password: string): void {
+    const from = bcryptCostOf(user.password_hash);
+    if (from === this.dummies.cost || this.hasher.saturated) return;
+    rehashIfOutdated(this.db, this.hasher, user, password, this.dummies.cost).then(
+      (done) => {
+        if (done) this.logger.info('rehashed', { user: user.username, from_cost: from, to_cost: this.dummies.cost });
+      },
+      (error: unknown) => {
+        if (!(error instanceof HasherBusyError)) this.logger.error('rehash_error', { user: user.username, error: error instanceof Error ? error.message : String(error) });
+      },
+    );
   }
 
   #auditEntry(attempt: LoginAttempt, outcome: 'ok' | 'failed', reason: string | null, username: string) {
@@ -190,13 +210,21 @@ export class LoginService {
   }
 
   /** The audit reason to refuse with, or undefined to go on: one primary-key read, plus an audit read only for a locked username. */
-  async #throttleRefusal(addressKey: string, userKey: string | undefined, peerAddress: string): Promise<'throttled_address' | 'throttled_user' | undefined> {
+  async #throttleRefusal(
+    addressKey: string | undefined,
+    userKey: string | undefined,
+    peerAddress: string,
+  ): Promise<{ reason: 'throttled_address' | 'throttled_user'; retryAfter?: number } | undefined> {
+    if (addressKey === undefined && userKey === undefined) return undefined;
     const now = this.clock().getTime();
     const records = await findThrottles(this.db, { address: addressKey, user: userKey });
-    const verdict = decide(this.throttle, { address: byKind(records, 'address'), user: byKind(records, 'user') }, now);
-    if (verdict.refuse !== 'throttled_user' || userKey === undefined || this.throttle.trustMs === 0) return verdict.refuse || undefined;
+    const address = byKind(records, 'address');
+    const verdict = decide(this.throttle, { address, user: byKind(records, 'user') }, now);
+    if (verdict.refuse === 'throttled_address') return { reason: 'throttled_address', retryAfter: secondsLeft(address!, now) };
+    if (verdict.refuse !== 'throttled_user') return undefined;
+    if (userKey === undefined || this.throttle.trustMs === 0) return { reason: 'throttled_user' };
     const trusted = await loggedInFromSince(this.db, userKey, peerAddress, now - this.throttle.trustMs);
-    return trusted ? undefined : 'throttled_user';
+    return trusted ? undefined : { reason: 'throttled_user' };
   }
 
   /**
@@ -205,23 +233,43 @@ export class LoginService {
    * a count; expired rows are pruned on the way. A store error here is logged,
    * not turned into a different answer.
    */
-  async #countFailure(addressKey: string, userKey: string | undefined, peerAddress: string): Promise<void> {
+  async #countFailure(addressKey: string | undefined, userKey: string | undefined, peerAddress: string): Promise<void> {
     const at = this.clock().getTime();
     try {
-      await writeTransaction(this.db, async (trx) => {
+      const started = await writeTransaction(this.db, async (trx) => {
         const records = await findThrottles(trx, { address: addressKey, user: userKey });
-        if (this.throttle.addressFailures > 0) {
-          await saveThrottle(trx, recordFailure(this.throttle, 'address', addressKey, byKind(records, 'address'), { at, from: userKey ?? '' }));
-        }
-        if (userKey !== undefined && this.throttle.userFailures > 0) {
-          await saveThrottle(trx, recordFailure(this.throttle, 'user', userKey, byKind(records, 'user'), { at, from: addressKey }));
-        }
+        const locks: ThrottleRecord[] = [];
+        const count = async (kind: ThrottleRecord['kind'], key: string, from: string): Promise<void> => {
+          const previous = byKind(records, kind);
+          const next = recordFailure(this.throttle, kind, key, previous, { at, from });
+          await saveThrottle(trx, next);
+          if (lockStarted(previous, next, at)) locks.push(next);
+        };
+        if (addressKey !== undefined && this.throttle.addressFailures > 0) await count('address', addressKey, userKey ?? '');
+        if (userKey !== undefined && this.throttle.userFailures > 0) await count('user', userKey, throttleAddressKey(peerAddress));
         await pruneThrottles(trx, at);
+        return locks;
       });
+      // Each lock is logged once, as it begins, with the command that lifts it.
+      for (const lock of started) {
+        this.logger.info('throttle_lock', {
+          kind: lock.kind,
+          key: lock.key,
+          seconds: secondsLeft(lock, at),
+          level: lock.penaltyLevel,
+          until: new Date(lock.lockedUntil!).toISOString(),
+          lift: liftCommand(this.throttle, lock.kind, lock.key),
+        });
+      }
     } catch (error) {
       this.logger.error('throttle_error', { peer: peerAddress, error: error instanceof Error ? error.message : String(error) });
     }
   }
+}
+
+/** What a client hears when its address is locked (the Ergo way): nothing about any username. */
+export function addressLockMessage(seconds: number): string {
+  return `too many failed logins from your address, try again in ${seconds} s`;
 }
 
 function byKind(records: readonly ThrottleRecord[], kind: ThrottleRecord['kind']): ThrottleRecord | undefined {

@@ -1,6 +1,7 @@
 import type { ThrottleKind } from '../store/schema.js';
 import type { ServerConfig } from './config.js';
 import { failuresInWindow, isLockedAt, type ThrottleRecord } from '../store/throttles.js';
+import { parseCidrList, type CidrList } from './cidr.js';
 
 /**
  * Login throttling policy: windows, thresholds, penalties, decisions. Pure:
@@ -26,6 +27,10 @@ export interface ThrottlePolicy {
   memoryMs: number;
   /** A locked username may still log in from an address it logged in from this recently; 0 = no exception. */
   trustMs: number;
+  /** Addresses never counted or locked as addresses (`--throttle-exempt`); their failures still count for the username. */
+  exempt?: CidrList | undefined;
+  /** The database the lock lives in, named in the command logged to lift it. */
+  dbFile?: string;
 }
 
 /**
@@ -116,6 +121,22 @@ export function recordFailure(
   return record;
 }
 
+/** True when `next`, the record after a failure at `at`, holds a lock that `previous` did not: a lock begins. */
+export function lockStarted(previous: ThrottleRecord | undefined, next: ThrottleRecord, at: number): boolean {
+  return next.lockedUntil !== null && next.lockedUntil > at && next.lockedUntil !== (previous?.lockedUntil ?? null);
+}
+
+/** Whole seconds until a lock ends (at least 1 while it holds). */
+export function secondsLeft(record: Pick<ThrottleRecord, 'lockedUntil'>, now: number): number {
+  return Math.max(1, Math.ceil(((record.lockedUntil ?? now) - now) / 1000));
+}
+
+/** The chat-admin command that lifts the lock on this key (an IPv6 /64 key is named by its network address). */
+export function liftCommand(policy: ThrottlePolicy, kind: ThrottleKind, key: string): string {
+  const target = kind === 'address' ? `--address ${key.replace(/\/64$/, '')}` : `--user ${key}`;
+  return `chat-admin throttles clear ${target}${policy.dbFile === undefined ? '' : ` --db ${policy.dbFile}`}`;
+}
+
 /** Time to wait before answering a throttled attempt: one recent real verification time, so both answers take alike. */
 export class VerifyTimer {
   readonly #samples: number[] = [];
@@ -158,5 +179,7 @@ export function throttlePolicy(config: ServerConfig): ThrottlePolicy {
     maxPenaltyMs: config.throttleMaxPenaltyMs,
     memoryMs: config.throttleMemoryMs,
     trustMs: config.throttleTrustMs,
+    exempt: config.throttleExempt === '' ? undefined : parseCidrList(config.throttleExempt),
+    dbFile: config.dbFile,
   };
 }

@@ -27,7 +27,7 @@ export class IllegalTransitionError extends Error {
   }
 }
 
-export type LoginOutcome = { ok: true; username: string; others: string[] } | { ok: false; reason: LoginFailReason };
+export type LoginOutcome = { ok: true; username: string; others: string[] } | { ok: false; reason: LoginFailReason; retryAfter?: number; message?: string };
 
 /** What a session needs from the world; the connection provides it. */
 export interface SessionHost {
@@ -142,7 +142,7 @@ export class Session {
     }
     if (outcome.reason !== 'server_busy') this.#failures += 1;
     this.#setState('awaiting-login');
-    this.host.send({ type: 'login_failed', reason: outcome.reason, attempts_left: this.attemptsLeft });
+    this.host.send({ type: 'login_failed', reason: outcome.reason, attempts_left: this.attemptsLeft, ...(outcome.retryAfter === undefined ? {} : { retry_after: outcome.retryAfter, message: outcome.message }) });
     if (this.attemptsLeft <= 0) {
       this.end('too_many_attempts');
       return;

@@ -50,10 +50,14 @@ export async function countUsers(db: Kysely<Database>): Promise<number> {
   return Number(row.n);
 }
 
-/** The password hash of the most recently changed user, to calibrate the dummy hash's cost. */
-export async function latestPasswordHash(db: Kysely<Database>): Promise<string | undefined> {
-  const row = await db.selectFrom('users').select('password_hash').orderBy('updated_at', 'desc').limit(1).executeTakeFirst();
-  return row?.password_hash;
+/**
+ * Replaces a password hash only if it is still `oldHash` (a rehash must not
+ * undo a password change made meanwhile); true if it did. The password itself
+ * did not change, so `updated_at` stays.
+ */
+export async function replacePasswordHash(db: Kysely<Database>, userId: number, oldHash: string, newHash: string): Promise<boolean> {
+  const result = await db.updateTable('users').set({ password_hash: newHash }).where('id', '=', userId).where('password_hash', '=', oldHash).executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
 }
 
 export async function setPasswordHash(db: Kysely<Database>, userId: number, passwordHash: string, at: string): Promise<void> {

@@ -38,6 +38,10 @@ describe('encodeTextEvent: exact wording of PROTOCOL.md', () => {
 
   it('the last login failure renders nothing: the goodbye line follows', () => {
     expect(encodeTextEvent({ type: 'login_failed', reason: 'invalid_credentials', attempts_left: 0 })).toBeUndefined();
+    // An address lock's explanation is shown on its own line, also with the last attempt.
+    const locked = { type: 'login_failed', reason: 'invalid_credentials', retry_after: 42, message: 'too many failed logins from your address, try again in 42 s' } as const;
+    expect(encodeTextEvent({ ...locked, attempts_left: 2 })).toBe('! Too many failed logins from your address, try again in 42 s.\n! Login failed: invalid username or password. 2 attempt(s) left.\n');
+    expect(encodeTextEvent({ ...locked, attempts_left: 0 })).toBe('! Too many failed logins from your address, try again in 42 s.\n');
   });
 
   it.each<[ServerEvent, string]>([

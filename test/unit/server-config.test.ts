@@ -64,6 +64,7 @@ describe('buildServerConfig: defaults', () => {
       requireTls: false,
       proxyProtocol: false,
       trustedProxies: '127.0.0.0/8,::1/128',
+      throttleExempt: '',
     });
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decide, expiryOf, penaltyFor, recordFailure, throttlingEnabled, VerifyTimer, type ThrottlePolicy } from '../../src/server/login-throttle.js';
+import { decide, expiryOf, liftCommand, lockStarted, penaltyFor, recordFailure, secondsLeft, throttlingEnabled, VerifyTimer, type ThrottlePolicy } from '../../src/server/login-throttle.js';
 import { failuresInWindow, throttleAddressKey, type ThrottleRecord } from '../../src/store/throttles.js';
 
 const MIN = 60_000;
@@ -140,5 +140,38 @@ describe('VerifyTimer', () => {
     const seen = new Set<number>();
     for (pick = 0; pick < 1; pick += 0.1) seen.add(timer.delay(250));
     expect([...seen].sort()).toEqual([20, 30, 40]);
+  });
+});
+
+describe('lock start, time left, the lift command', () => {
+  it('a lock starts on the failure that reaches the threshold, and only then', () => {
+    const before = fail('address', 9)!;
+    const locked = recordFailure(POLICY, 'address', 'k', before, { at: T0 + 9000, from: 'a' });
+    expect(lockStarted(before, locked, T0 + 9000)).toBe(true);
+    // Another failure during the lock extends nothing and starts nothing.
+    const during = recordFailure(POLICY, 'address', 'k', locked, { at: T0 + 10_000, from: 'a' });
+    expect(lockStarted(locked, during, T0 + 10_000)).toBe(false);
+    expect(lockStarted(undefined, fail('address', 1)!, T0)).toBe(false);
+  });
+
+  it('the second lock, after the first ended, starts too', () => {
+    const first = fail('address', 10)!;
+    const afterFirst = fail('address', 10, { start: first.lockedUntil! + 1000, record: first })!;
+    expect(afterFirst.penaltyLevel).toBe(2);
+    const previous = fail('address', 9, { start: first.lockedUntil! + 1000, record: first })!;
+    expect(lockStarted(previous, afterFirst, first.lockedUntil! + 10_000)).toBe(true);
+  });
+
+  it('says how many whole seconds are left, at least 1', () => {
+    expect(secondsLeft({ lockedUntil: T0 + 60_000 }, T0)).toBe(60);
+    expect(secondsLeft({ lockedUntil: T0 + 59_001 }, T0)).toBe(60);
+    expect(secondsLeft({ lockedUntil: T0 + 10 }, T0)).toBe(1);
+  });
+
+  it('names the chat-admin command that lifts a lock', () => {
+    expect(liftCommand(POLICY, 'address', '203.0.113.7')).toBe('chat-admin throttles clear --address 203.0.113.7');
+    expect(liftCommand({ ...POLICY, dbFile: '/srv/chat.db' }, 'address', '2001:db8:1:2::/64')).toBe('chat-admin throttles clear --address 2001:db8:1:2:: --db /srv/chat.db');
+    expect(liftCommand(POLICY, 'user', 'shon')).toBe('chat-admin throttles clear --user shon');
+    expect(throttleAddressKey('2001:db8:1:2::')).toBe('2001:db8:1:2::/64');
   });
 });
