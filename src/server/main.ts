@@ -115,7 +115,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
   const users = await countUsers(store.db);
-  const usersNote = users === 0 ? 'no users yet: add one with "npx chat-admin user add NAME"' : `${users} user${users === 1 ? '' : 's'}`;
+  const usersNote = users === 0 ? 'no users yet: add one with "chat-admin user add NAME"' : `${users} user${users === 1 ? '' : 's'}`;
   process.stdout.write(`chat-server ${VERSION} listening on ${address.address}:${address.port} (database ${store.file}, ${usersNote})\n`);
   if (tls !== undefined) {
     process.stdout.write(`TLS certificate SHA-256 fingerprint: ${tls.fingerprint}\n`);
