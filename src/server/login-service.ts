@@ -156,7 +156,7 @@ export class LoginService {
         // A row of this very server that no connection holds (its end is still queued for a busy store) is taken over.
         const existing = await findSessionByUser(trx, user.username);
         if (existing === undefined || existing.instance_id !== this.instanceId || this.presence.holds(existing.id)) return result;
-        await releaseSessions(trx, [existing.id]);
+        await releaseSessions(trx, [{ id: existing.id }]);
         result = await claimSession(trx, row);
         if (result === 'already_logged_in') return result;
       }

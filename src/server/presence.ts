@@ -90,7 +90,11 @@ export class Presence {
       // At shutdown everyone leaves at once: each client gets its own goodbye, not a line for every other user.
       if (reason !== 'shutdown') this.room.publish({ type: 'leave', user: seat.session.username, reason: LEAVE_REASON[reason] ?? 'disconnected' }, member);
     }
-    const end = { sessionId: seat.session.sessionId, audit: sessionEndEntry(seat.session, reason, this.now(), detail ?? null) };
+    const end = {
+      sessionId: seat.session.sessionId,
+      connectedAt: new Date(seat.session.connectedAt).toISOString(),
+      audit: sessionEndEntry(seat.session, reason, this.now(), detail ?? null),
+    };
     this.ends.write(end, () => {
       seat.released();
       if (this.#seats.get(seat.session.sessionId) === seat) this.#seats.delete(seat.session.sessionId);

@@ -11,6 +11,12 @@ import type { Logger } from './log.js';
 /** One session's end as the store must record it: its row deleted, its audit row written. */
 export interface SessionEnd {
   readonly sessionId: string;
+  /**
+   * The row's connected_at: only that row is released. A connection keeps its
+   * session id across login attempts, so the end of a claim that committed
+   * late must not release the claim of a later attempt on the same connection.
+   */
+  readonly connectedAt?: string;
   readonly audit: AuditEntry;
 }
 
@@ -165,7 +171,7 @@ export class SessionEndWriter {
 
   async #commit(batch: ReadonlyArray<{ end: SessionEnd; replayed?: true }>): Promise<void> {
     await writeTransaction(this.db, async (trx) => {
-      await releaseSessions(trx, batch.map((item) => item.end.sessionId));
+      await releaseSessions(trx, batch.map(({ end }) => (end.connectedAt === undefined ? { id: end.sessionId } : { id: end.sessionId, connectedAt: end.connectedAt })));
       // Only a replayed end can already be in the log (its run may have written it just before stopping); a live one was never written.
       const replayed = batch.filter((item) => item.replayed).map((item) => item.end.sessionId);
       const done = replayed.length === 0 ? new Set<string>() : await sessionsWithEnd(trx, replayed);

@@ -19,10 +19,12 @@ export async function claimSession(db: Kysely<Database>, session: NewSessionRow)
   }
 }
 
-/** Deletes these session rows (those still there: releasing twice is harmless). */
-export async function releaseSessions(db: Kysely<Database>, sessionIds: readonly string[]): Promise<void> {
-  for (let i = 0; i < sessionIds.length; i += 500) {
-    await db.deleteFrom('sessions').where('id', 'in', sessionIds.slice(i, i + 500)).execute();
+/** Deletes these session rows, each only if it still has that connected_at when given (releasing twice is harmless). */
+export async function releaseSessions(db: Kysely<Database>, rows: ReadonlyArray<{ id: string; connectedAt?: string }>): Promise<void> {
+  for (const row of rows) {
+    let query = db.deleteFrom('sessions').where('id', '=', row.id);
+    if (row.connectedAt !== undefined) query = query.where('connected_at', '=', row.connectedAt);
+    await query.execute();
   }
 }
 
