@@ -5,7 +5,7 @@
  *
  *   node dist/bench/run.js [--quick] [--only saturation,latency,memory,storm]
  *                          [--duration SECONDS] [--rounds N] [--generators N] [--profile]
- *                          [--server-args "FLAGS"]
+ *                          [--server-args "FLAGS"] [--node-flags "FLAGS"]
  *
  * Every phase has a hard timeout; the whole run has a deadline; every child
  * process is killed on the way out, however the run ends.
@@ -74,6 +74,8 @@ interface Options {
   plan: Plan;
   /** Extra chat-server flags for every server the bench starts (e.g. to compare settings). */
   serverArgs: string[];
+  /** Extra node flags for every server (e.g. --max-semi-space-size=1). */
+  nodeFlags: string[];
 }
 
 function parseOptions(argv: string[]): Options {
@@ -84,12 +86,18 @@ function parseOptions(argv: string[]): Options {
     if (value === undefined || value.startsWith('--')) throw new Error(`${name} needs a value`);
     return value;
   };
-  const known = new Set(['--quick', '--profile', '--only', '--duration', '--rounds', '--generators', '--server-args']);
-  const serverArgsAt = argv.indexOf('--server-args');
-  for (const [i, arg] of argv.entries()) if (arg.startsWith('--') && !known.has(arg) && i !== serverArgsAt + 1) throw new Error(`unknown flag ${arg}`);
-  const serverArgsRaw = serverArgsAt === -1 ? undefined : argv[serverArgsAt + 1];
-  if (serverArgsAt !== -1 && serverArgsRaw === undefined) throw new Error('--server-args needs a value');
-  const serverArgs = serverArgsRaw === undefined ? [] : serverArgsRaw.split(/\s+/).filter((a) => a.length > 0);
+  const known = new Set(['--quick', '--profile', '--only', '--duration', '--rounds', '--generators', '--server-args', '--node-flags']);
+  // These two take a list of flags as one (quoted) value.
+  const listAt = ['--server-args', '--node-flags'].map((name) => argv.indexOf(name));
+  for (const [i, arg] of argv.entries()) if (arg.startsWith('--') && !known.has(arg) && !listAt.some((at) => at !== -1 && i === at + 1)) throw new Error(`unknown flag ${arg}`);
+  const list = (at: number, name: string): string[] => {
+    if (at === -1) return [];
+    const raw = argv[at + 1];
+    if (raw === undefined) throw new Error(`${name} needs a value`);
+    return raw.split(/\s+/).filter((a) => a.length > 0);
+  };
+  const serverArgs = list(listAt[0]!, '--server-args');
+  const nodeFlags = list(listAt[1]!, '--node-flags');
   const quick = argv.includes('--quick');
   const plan: Plan = quick
     ? {
@@ -139,7 +147,7 @@ function parseOptions(argv: string[]): Options {
   }
   // Every scenario is bounded; the deadline is a last resort that grows with the requested work.
   plan.deadlineS += plan.rounds * plan.durationS * 12;
-  return { quick, only, profile: argv.includes('--profile'), plan, serverArgs };
+  return { quick, only, profile: argv.includes('--profile'), plan, serverArgs, nodeFlags };
 }
 
 // ---- child processes ----
@@ -226,6 +234,7 @@ let workDir = '';
 let serverMain = '';
 let serverCount = 0;
 let serverArgs: string[] = [];
+let serverNodeFlags: string[] = [];
 
 /**
  * Copies the built server into the work folder and runs it from there: others
@@ -244,7 +253,7 @@ function startServer(extra: string[] = [], nodeFlags: string[] = []): Promise<Li
   serverCount += 1;
   const db = join(workDir, `server-${serverCount}.db`);
   copyFileSync(dbTemplate, db);
-  return spawnListener('chat-server', [...nodeFlags, serverMain, '--host', '127.0.0.1', '--port', '0', '--db', db, ...UNLIMITED, ...extra, ...serverArgs], 20_000);
+  return spawnListener('chat-server', [...serverNodeFlags, ...nodeFlags, serverMain, '--host', '127.0.0.1', '--port', '0', '--db', db, ...UNLIMITED, ...extra, ...serverArgs], 20_000);
 }
 
 function startRelay(): Promise<Listener> {
@@ -901,6 +910,7 @@ async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const { plan } = options;
   serverArgs = options.serverArgs;
+  serverNodeFlags = options.nodeFlags;
   const machine = machineInfo();
   const started = nowMs();
   const log = (line: string) => process.stderr.write(`[${((nowMs() - started) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
@@ -919,7 +929,7 @@ async function main(): Promise<void> {
   await prepareDatabase(dbTemplate, chatUsers, plan.stormClients);
   generators = Array.from({ length: plan.generators }, (_, i) => new Generator(i));
 
-  const result: Record<string, unknown> = { machine, plan, options: { quick: options.quick, only: [...options.only], profile: options.profile, serverArgs } };
+  const result: Record<string, unknown> = { machine, plan, options: { quick: options.quick, only: [...options.only], profile: options.profile, serverArgs, nodeFlags: serverNodeFlags } };
   const saturation: SaturationResult[] = [];
   const latency: LatencyResult[] = [];
   let memory: MemoryResult | undefined;
