@@ -140,7 +140,9 @@ export function renderServerMessage(message: ServerMessage, context: RenderConte
         return [renderLocal('error', `Login failed (${clean(message.reason)}). ${Number(message.attempts_left)} attempt(s) left.`, context)];
       }
       const attemptsLeft = Number(message.attempts_left);
-      const lines = fromCodec(encodeTextEvent({ type: 'login_failed', reason: message.reason, attempts_left: attemptsLeft }), context);
+      // An address lock's explanation (a server extension) is shown as the server's text mode shows it.
+      const explained = typeof message.message === 'string' && typeof message.retry_after === 'number' ? { retry_after: message.retry_after, message: clean(message.message) } : {};
+      const lines = fromCodec(encodeTextEvent({ type: 'login_failed', reason: message.reason, attempts_left: attemptsLeft, ...explained }), context);
       // The codec adds the advice only while attempts are left (the bye follows the last one); the client says it always.
       const advice = loginFailAdvice(message.reason);
       if (advice !== undefined && !(attemptsLeft > 0)) lines.push(renderLocal('notice', advice, context));

@@ -46,6 +46,13 @@ describe('render', () => {
     expect(texts({ type: 'login_failed', reason: 'disabled', attempts_left: 0 })).toEqual(['09:05 * This account is disabled: ask an administrator to enable it again.']);
   });
 
+  it('shows why an address is locked when the server says so, cleaned', () => {
+    expect(texts({ type: 'login_failed', reason: 'invalid_credentials', attempts_left: 2, retry_after: 42, message: 'too many failed logins from your address, try again in 42 s\x1b[2J' })).toEqual([
+      '09:05 ! Too many failed logins from your address, try again in 42 s.',
+      '09:05 ! Login failed: invalid username or password. 2 attempt(s) left.',
+    ]);
+  });
+
   it('survives values a newer server might send', () => {
     const odd = (m: object) => texts(m as ServerMessage);
     expect(odd({ type: 'bye', reason: 'moved_away' })).toEqual(['09:05 ! Disconnected by the server (moved_away). Goodbye.']);
