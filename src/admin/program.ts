@@ -13,7 +13,7 @@ import { VERSION } from '../package-info.js';
 const EXAMPLES = `
 Examples:
   chat-admin user add shon                      prompt twice for shon's password
-  printf 'secret\\n' | chat-admin user add shon --password-stdin
+  printf 'a-long-secret\\n' | chat-admin user add shon --password-stdin
   chat-admin user import users.txt              name:password lines, all or nothing
   chat-admin user list --json
   chat-admin user passwd shon
