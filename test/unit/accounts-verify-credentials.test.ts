@@ -18,7 +18,7 @@ describe('verifyCredentials runs exactly one bcrypt compare on every path', () =
     hasher = new InlineHasher();
     realHash = await hasher.hash('right', 4);
     await insertUser(store.db, { username: 'shon', passwordHash: realHash, at: new Date().toISOString() });
-    dummies = await DummyHashes.create(store.db, hasher, 4);
+    dummies = await DummyHashes.create(hasher, 4);
   });
 
   afterAll(async () => {
