@@ -159,7 +159,7 @@ async function insertAccount(trx: Kysely<Database>, account: NewAccount, at: str
     return await insertUser(trx, { username: account.username, passwordHash: account.passwordHash, at });
   } catch (error) {
     if (!(error instanceof StoreError && error.code === 'USER_EXISTS')) throw error;
-    // SQLite undid only the failed statement: the transaction can still read the name as stored.
+    // insertUser refused without a failed statement: the transaction can still read the name as stored.
     const existing = await findUser(trx, account.username);
     throw userExists(account, existing?.username ?? account.username, error);
   }

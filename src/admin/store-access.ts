@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { isPostgresUrl } from '../store/dialects/postgres.js';
 import { openStore, type Store } from '../store/open-store.js';
 import type { TextSink } from './deps.js';
 import type { StoreSettings } from './options.js';
@@ -15,7 +16,7 @@ export async function withStore<T>(
   access: { create: false } | { create: true; stderr: TextSink },
   work: (store: Store) => Promise<T>,
 ): Promise<T> {
-  const existed = existsSync(resolve(settings.file));
+  const existed = isPostgresUrl(settings.file) || existsSync(resolve(settings.file));
   // Inline: chat-admin runs one verb and exits; its event loop has nothing to
   // keep serving while a statement waits, so a worker thread would only add start-up time.
   const store = await openStore({ file: settings.file, create: access.create, busyTimeoutMs: settings.busyTimeoutMs, thread: 'inline' });

@@ -1,5 +1,3 @@
-import { isSqliteUniqueViolation } from './dialects/sqlite.js';
-
 /** Stable codes for everything the store can refuse; callers switch on `code`, never on text. */
 export const STORE_ERROR_CODES = [
   'DB_NOT_FOUND',
@@ -23,9 +21,4 @@ export class StoreError extends Error {
   ) {
     super(message, options);
   }
-}
-
-/** Whether a failed insert or update hit a unique index or primary key (on any dialect). */
-export function isUniqueViolation(error: unknown): boolean {
-  return isSqliteUniqueViolation(error);
 }

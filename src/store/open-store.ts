@@ -2,16 +2,20 @@ import { resolve } from 'node:path';
 import { Migrator, sql, type Kysely, type MigrationProvider } from 'kysely';
 import { migrations } from '../../migrations/index.js';
 import { dialectOf, inTransaction, type StoreDialect } from './dialects/dialect.js';
+import { isPostgresUrl, openPostgres, redactUrl } from './dialects/postgres.js';
 import { openSqlite } from './dialects/sqlite.js';
 import { StoreError } from './errors.js';
 import type { Database } from './schema.js';
 
 export const DEFAULT_DB_FILE = './chat.db';
 export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+export const DEFAULT_POOL_SIZE = 10;
 
 export interface OpenStoreOptions {
-  /** Path of the SQLite file. */
+  /** Path of the SQLite file, or a `postgres://` / `postgresql://` URL. */
   file: string;
+  /** PostgreSQL only: connections in the pool. */
+  poolSize?: number;
   /** Create the file when it does not exist (the server does; most admin verbs do not). */
   create: boolean;
   /** How long a statement waits for another process's lock before failing with DB_LOCKED. */
@@ -27,7 +31,7 @@ export interface OpenStoreOptions {
 
 export interface Store {
   readonly db: Kysely<Database>;
-  /** Absolute path of the database file. */
+  /** Absolute path of the database file, or the PostgreSQL URL without its password. */
   readonly file: string;
   readonly dialect: StoreDialect;
   /** Turns a driver failure a user can cause (a lock held past the busy timeout) into a StoreError naming this store. */
@@ -43,13 +47,12 @@ const provider: MigrationProvider = { getMigrations: async () => migrations };
  * anything is written.
  */
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
-  const file = resolve(options.file);
-  const db = await openSqlite({
-    file,
-    create: options.create,
-    busyTimeoutMs: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
-    thread: options.thread ?? 'worker',
-  });
+  const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+  const postgres = isPostgresUrl(options.file);
+  const file = postgres ? redactUrl(options.file) : resolve(options.file);
+  const db = postgres
+    ? await openPostgres({ url: options.file, poolSize: options.poolSize ?? DEFAULT_POOL_SIZE, lockTimeoutMs: busyTimeoutMs })
+    : await openSqlite({ file, create: options.create, busyTimeoutMs, thread: options.thread ?? 'worker' });
   const dialect = dialectOf(db);
   const store: Store = {
     db,

@@ -1,22 +1,22 @@
 import type { Kysely } from 'kysely';
-import { isUniqueViolation } from './errors.js';
 import type { Database, EndRequest, NewSessionRow, SessionRow } from './schema.js';
 import { usernameKey } from './users.js';
 
 export type ClaimResult = 'claimed' | 'already_logged_in';
 
 /**
- * Claims the user's one live session. The unique index decides races between
- * processes: exactly one of two simultaneous claims succeeds.
+ * Claims the user's one live session. The unique index on username_key
+ * decides races between processes: exactly one of two simultaneous claims
+ * inserts its row. ON CONFLICT DO NOTHING (not a caught violation), so that
+ * on PostgreSQL the surrounding transaction stays usable.
  */
 export async function claimSession(db: Kysely<Database>, session: NewSessionRow): Promise<ClaimResult> {
-  try {
-    await db.insertInto('sessions').values(session).execute();
-    return 'claimed';
-  } catch (error) {
-    if (isUniqueViolation(error)) return 'already_logged_in';
-    throw error;
-  }
+  const result = await db
+    .insertInto('sessions')
+    .values(session)
+    .onConflict((oc) => oc.column('username_key').doNothing())
+    .executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1 ? 'claimed' : 'already_logged_in';
 }
 
 /** Deletes these session rows, each only if it still has that connected_at when given (releasing twice is harmless). */

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { StoreError, isUniqueViolation } from './errors.js';
+import { StoreError } from './errors.js';
 import type { Database, UserRow } from './schema.js';
 
 /** The case-insensitive key of a username (`Shon` and `shon` are one user). */
@@ -7,28 +7,31 @@ export function usernameKey(username: string): string {
   return username.toLowerCase();
 }
 
+/**
+ * Inserts a user, or throws USER_EXISTS when the name (in any case) is taken.
+ * ON CONFLICT DO NOTHING rather than catching the violation: on PostgreSQL a
+ * failed statement aborts the whole transaction, and callers go on reading in it.
+ */
 export async function insertUser(
   db: Kysely<Database>,
   user: { username: string; passwordHash: string; at: string },
 ): Promise<UserRow> {
-  try {
-    return await db
-      .insertInto('users')
-      .values({
-        username: user.username,
-        username_key: usernameKey(user.username),
-        password_hash: user.passwordHash,
-        disabled: 0,
-        created_at: user.at,
-        updated_at: user.at,
-        last_login_at: null,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
-  } catch (error) {
-    if (isUniqueViolation(error)) throw new StoreError('USER_EXISTS', `user ${user.username} already exists`, { cause: error });
-    throw error;
-  }
+  const row = await db
+    .insertInto('users')
+    .values({
+      username: user.username,
+      username_key: usernameKey(user.username),
+      password_hash: user.passwordHash,
+      disabled: 0,
+      created_at: user.at,
+      updated_at: user.at,
+      last_login_at: null,
+    })
+    .onConflict((oc) => oc.column('username_key').doNothing())
+    .returningAll()
+    .executeTakeFirst();
+  if (row === undefined) throw new StoreError('USER_EXISTS', `user ${user.username} already exists`);
+  return row;
 }
 
 export async function findUser(db: Kysely<Database>, username: string): Promise<UserRow | undefined> {

@@ -88,12 +88,14 @@ describe('the SQLite store worker', () => {
     expect(await findUser(db, 'kysely')).toBeDefined();
   });
 
-  it('brings errors back typed: unique violations keep their SQLite code, syntax errors their message', async () => {
+  it('brings errors back typed: constraint violations keep their SQLite code, syntax errors their message', async () => {
     const { db } = await open();
     await insertUser(db, { username: 'shon', passwordHash: 'h', at });
     const duplicate = await insertUser(db, { username: 'SHON', passwordHash: 'h', at }).catch((error: unknown) => error);
     expect(duplicate).toBeInstanceOf(StoreError);
-    expect(duplicate).toMatchObject({ code: 'USER_EXISTS', cause: { code: 'SQLITE_CONSTRAINT_UNIQUE' } });
+    expect(duplicate).toMatchObject({ code: 'USER_EXISTS' });
+    const violation = await db.insertInto('users').values({ id: 1, username: 'x', username_key: 'x', password_hash: 'h', created_at: at, updated_at: at }).execute().catch((error: unknown) => error);
+    expect(violation).toMatchObject({ name: 'SqliteError', code: 'SQLITE_CONSTRAINT_PRIMARYKEY' });
     await expect(sql`select * from no_such_table`.execute(db)).rejects.toMatchObject({ name: 'SqliteError', code: 'SQLITE_ERROR', message: expect.stringContaining('no such table') });
     // The connection is still usable after a failure.
     expect(await countUsers(db)).toBe(1);

@@ -6,7 +6,7 @@ import { sql, type Kysely } from 'kysely';
  * module per database that implements this; repositories stay plain Kysely.
  */
 export interface StoreDialect {
-  readonly name: 'sqlite';
+  readonly name: 'sqlite' | 'postgres';
   /**
    * Runs `work` on one connection while holding the lock that serialises
    * migrating between processes; `work`'s failure undoes what it did.

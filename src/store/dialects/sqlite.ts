@@ -90,11 +90,6 @@ export function sqliteCode(error: unknown): string | undefined {
   return undefined;
 }
 
-export function isSqliteUniqueViolation(error: unknown): boolean {
-  const code = sqliteCode(error);
-  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
-}
-
 /**
  * Turns low-level SQLite failures that a user can cause (a locked file, a file
  * that is not a database) into StoreErrors; anything else is returned as is.

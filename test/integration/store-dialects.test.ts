@@ -1,0 +1,141 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { appendAuditMany, queryAudit } from '../../src/store/audit.js';
+import { openStore, writeTransaction, type Store } from '../../src/store/open-store.js';
+import type { NewSessionRow } from '../../src/store/schema.js';
+import { claimSession, findSessionByUser, releaseSessions } from '../../src/store/sessions.js';
+import { findThrottles, saveThrottle } from '../../src/store/throttles.js';
+import { countUsers, deleteUser, findUser, insertUser, listUsers, setDisabled } from '../../src/store/users.js';
+import { createTestDatabase, postgresAvailable } from '../helpers/postgres.js';
+import { makeTempDir } from '../helpers/temp-dir.js';
+
+// The repositories run unchanged on every dialect; each case runs on SQLite
+// (a temp file, statements on the worker thread) and on PostgreSQL (a fresh
+// database of its own on CHAT_TEST_POSTGRES, dropped afterwards).
+const withPostgres = await postgresAvailable();
+
+interface Target {
+  /** A fresh, empty store location (file path or URL). */
+  location: string;
+  remove(): Promise<void>;
+}
+
+const targets: Record<'sqlite' | 'postgres', () => Promise<Target>> = {
+  sqlite: async () => {
+    const dir = await makeTempDir('chat-dialects-');
+    return { location: dir.file('chat.db'), remove: () => dir.remove() };
+  },
+  postgres: async () => {
+    const db = await createTestDatabase();
+    return { location: db.url, remove: () => db.drop() };
+  },
+};
+
+const at = '2026-12-01T00:00:00.000Z';
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function fresh(kind: keyof typeof targets): Promise<{ target: Target; open(): Promise<Store> }> {
+  const target = await targets[kind]();
+  cleanups.push(() => target.remove());
+  return {
+    target,
+    open: async () => {
+      const store = await openStore({ file: target.location, create: true, poolSize: 8 });
+      cleanups.push(() => store.close());
+      return store;
+    },
+  };
+}
+
+function sessionRow(username: string, instanceId: string): NewSessionRow {
+  return {
+    id: randomUUID(),
+    user_id: null,
+    username,
+    username_key: username.toLowerCase(),
+    instance_id: instanceId,
+    peer_address: '127.0.0.1:1',
+    mode: 'json',
+    connected_at: at,
+    last_activity_at: at,
+    end_request: null,
+    end_request_note: null,
+    end_requested_by: null,
+  };
+}
+
+for (const kind of ['sqlite', 'postgres'] as const) {
+  describe.skipIf(kind === 'postgres' && !withPostgres)(`the store on ${kind}`, () => {
+    it('migrates a new store once when several openers race, then opens it without migrating', async () => {
+      const f = await fresh(kind);
+      const stores = await Promise.all(Array.from({ length: 4 }, () => f.open()));
+      expect(await countUsers(stores[0]!.db)).toBe(0);
+      const again = await f.open();
+      const applied = await again.db.selectFrom('kysely_migration' as never).select('name' as never).execute();
+      expect(applied).toHaveLength(2);
+    });
+
+    it('adds, finds, lists, counts, disables and removes users; a taken name (any case) is USER_EXISTS, in a transaction too', async () => {
+      const { db } = await (await fresh(kind)).open();
+      const shon = await insertUser(db, { username: 'Shon', passwordHash: 'h1', at });
+      expect(shon).toMatchObject({ username: 'Shon', username_key: 'shon', disabled: 0, last_login_at: null });
+      expect(typeof shon.id).toBe('number');
+      await insertUser(db, { username: 'ada', passwordHash: 'h2', at });
+      await expect(insertUser(db, { username: 'SHON', passwordHash: 'h3', at })).rejects.toMatchObject({ code: 'USER_EXISTS' });
+      // The refusal leaves a transaction usable (a failed statement would abort it on PostgreSQL).
+      const seen = await writeTransaction(db, async (trx) => {
+        await insertUser(trx, { username: 'shon', passwordHash: 'h', at }).catch(() => undefined);
+        return (await findUser(trx, 'shon'))?.username;
+      });
+      expect(seen).toBe('Shon');
+      expect((await listUsers(db)).map((u) => u.username)).toEqual(['ada', 'Shon']);
+      expect(await countUsers(db)).toBe(2);
+      await setDisabled(db, shon.id, true, at);
+      expect((await findUser(db, 'shon'))?.disabled).toBe(1);
+      await deleteUser(db, shon.id);
+      expect(await countUsers(db)).toBe(1);
+    });
+
+    it('gives exactly one of 20 simultaneous claims for one user the session, across pooled connections', async () => {
+      const { db } = await (await fresh(kind)).open();
+      const instance = randomUUID();
+      await db.insertInto('instances').values({ id: instance, hostname: 'h', pid: 1, listen_address: 'x', started_at: at, heartbeat_at: at }).execute();
+      const results = await Promise.all(Array.from({ length: 20 }, () => writeTransaction(db, (trx) => claimSession(trx, sessionRow('Shon', instance)))));
+      expect(results.filter((r) => r === 'claimed')).toHaveLength(1);
+      const live = await findSessionByUser(db, 'shon');
+      expect(live).toBeDefined();
+      await releaseSessions(db, [{ id: live!.id }]);
+      expect(await claimSession(db, sessionRow('shon', instance))).toBe('claimed');
+    });
+
+    it('commits a write transaction and rolls back a failed one', async () => {
+      const { db } = await (await fresh(kind)).open();
+      await writeTransaction(db, (trx) => insertUser(trx, { username: 'kept', passwordHash: 'h', at }));
+      await expect(
+        writeTransaction(db, async (trx) => {
+          await insertUser(trx, { username: 'undone', passwordHash: 'h', at });
+          throw new Error('no');
+        }),
+      ).rejects.toThrow('no');
+      expect((await listUsers(db)).map((u) => u.username)).toEqual(['kept']);
+    });
+
+    it('upserts throttle rows by key and appends and queries audit rows', async () => {
+      const { db } = await (await fresh(kind)).open();
+      const record = { kind: 'address' as const, key: '10.0.0.1', failures: [{ at: 1, from: 'shon' }], windowMs: 60_000, penaltyLevel: 0, lockedUntil: null, updatedAt: 1, expiresAt: 2 };
+      await saveThrottle(db, record);
+      await saveThrottle(db, { ...record, failures: [...record.failures, { at: 2, from: 'ada' }], penaltyLevel: 1, lockedUntil: 5000 });
+      const rows = await findThrottles(db, { address: '10.0.0.1' });
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ penaltyLevel: 1, lockedUntil: 5000, failures: [{ at: 1, from: 'shon' }, { at: 2, from: 'ada' }] });
+      await appendAuditMany(db, [
+        { ts: at, event: 'user_add', username: 'Shon', actor: 'root' },
+        { ts: '2026-12-01T00:00:01.000Z', event: 'user_disable', username: 'Shon', actor: 'root' },
+      ]);
+      expect((await queryAudit(db, { username: 'shon', limit: 10 })).map((r) => r.event)).toEqual(['user_disable', 'user_add']);
+    });
+  });
+}
