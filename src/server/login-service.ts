@@ -31,11 +31,13 @@ export type LoginVerdict = { ok: true; username: string; seat: Seat } | { ok: fa
 const COUNTED_FAILURES: ReadonlySet<CredentialFailure> = new Set(['invalid_name', 'unknown_user', 'bad_password']);
 
 /**
- * How long a login waits on the store's writes (its audit row, its claim)
- * once its password is checked; past it the answer is `server_busy`, which
- * costs no attempt. A write that commits later is not lost: a late claim
- * gives its seat back at once. (Reads are not bounded here: in WAL mode
- * another process's write lock does not block them.)
+ * How long a successful login waits on its claim (row, last login and audit
+ * in one transaction) once its password is checked; past it the answer is
+ * `server_busy`, which costs no attempt, and a claim that commits later gives
+ * its seat back at once. A failed login's writes are bounded by the busy
+ * timeout instead (a store that gives up answers `server_busy` too): a shorter
+ * bound there turned a merely slow store, under a guessing storm, into busy
+ * answers.
  */
 export const LOGIN_STORE_WAIT_MS = 3000;
 
@@ -83,18 +85,8 @@ export class LoginService {
 
   async attempt(attempt: LoginAttempt): Promise<LoginVerdict> {
     const shownName = escapeForLog(attempt.username, 64);
-    /** Set once the password is checked: from then on the store's writes are waited for until this time. */
-    let storeDeadline = Number.POSITIVE_INFINITY;
-    const storeBusy = (during: string): LoginVerdict => {
-      this.logger.error('store_busy', { during, peer: attempt.peerAddress, waited_ms: LOGIN_STORE_WAIT_MS });
-      return { ok: false, reason: 'server_busy' };
-    };
     const fail = async (reason: LoginFailReason, detail: string, explained: { retryAfter?: number; message?: string } = {}): Promise<LoginVerdict> => {
-      const written = appendAudit(this.db, this.#auditEntry(attempt, 'failed', detail, shownName));
-      if ((await within(written, storeDeadline)) === EXCEEDED) {
-        written.catch((error: unknown) => this.logger.error('store_error', { during: 'login_audit', error: error instanceof Error ? error.message : String(error) }));
-        return storeBusy('login_audit');
-      }
+      await appendAudit(this.db, this.#auditEntry(attempt, 'failed', detail, shownName));
       if (reason !== 'server_busy') this.logger.failedLogin(attempt.username, attempt.peerAddress);
       return { ok: false, reason, ...explained };
     };
@@ -126,9 +118,8 @@ export class LoginService {
       throw error;
     }
     this.timer.add(performance.now() - started);
-    storeDeadline = Date.now() + LOGIN_STORE_WAIT_MS;
     if (!check.ok) {
-      if (throttled && COUNTED_FAILURES.has(check.failure)) await within(this.#countFailure(addressCounted ? addressKey : undefined, userKey, attempt.peerAddress), storeDeadline);
+      if (throttled && COUNTED_FAILURES.has(check.failure)) await this.#countFailure(addressCounted ? addressKey : undefined, userKey, attempt.peerAddress);
       return fail(check.failure === 'disabled' ? 'disabled' : 'invalid_credentials', check.failure);
     }
 
@@ -165,7 +156,7 @@ export class LoginService {
       return result;
     });
     const seatOf = () => this.presence.claim({ sessionId: attempt.sessionId, username: user.username, peerAddress: attempt.peerAddress, mode: attempt.mode, connectedAt: now.getTime() });
-    const claim = await within(claiming, storeDeadline);
+    const claim = await within(claiming, Date.now() + LOGIN_STORE_WAIT_MS);
     if (claim === EXCEEDED) {
       // Answered busy already: should the claim still commit, its seat is given back (and its end audited) at once.
       claiming.then(
@@ -174,7 +165,8 @@ export class LoginService {
         },
         () => undefined,
       );
-      return storeBusy('login_claim');
+      this.logger.error('store_busy', { during: 'login_claim', peer: attempt.peerAddress, waited_ms: LOGIN_STORE_WAIT_MS });
+      return { ok: false, reason: 'server_busy' };
     }
     if (claim === 'already_logged_in') return fail('already_logged_in', 'already_logged_in');
     this.#rehash(user, attempt.password);

@@ -90,7 +90,7 @@ describe('a database that fails under the server', () => {
     expect(auditRows(f.dbFile, 'session_end')).toHaveLength(6);
   });
 
-  it('SIGTERM with the database locked still exits within its grace; the ends are written at the next start, once', async () => {
+  it('SIGTERM with the database locked still exits within its grace; the ends are written at the next start, once', { timeout: 60_000 }, async () => {
     const dir = keptDir();
     const dbFile = join(dir, 'chat.db');
     const server = await startChatServer({ dbFile, args: FAST_FAIL });
