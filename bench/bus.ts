@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { RedisBus } from '../src/bus/redis-bus.js';
 import { spread, summarizeLatencies, type LatencySummary } from './common.js';
+import { settleWithin } from '../src/util/settle-within.js';
 
 interface Go {
   mode: 'saturate' | 'paced';
@@ -150,18 +151,8 @@ async function round(url: string, instances: number, go: Go): Promise<RoundResul
 }
 
 function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-    work.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
+  return settleWithin(work, ms, () => {
+    throw new Error(`${what}: no answer within ${ms} ms`);
   });
 }
 

@@ -5,6 +5,7 @@ import { encodeBusMessage } from './codec.js';
 import { Inbound } from './inbound.js';
 import { DEFAULT_MAX_BUFFERED_BYTES, Outbound, type OutboundEntry } from './outbound.js';
 import { busStats } from './stats.js';
+import { settleWithin } from '../util/settle-within.js';
 
 export interface RedisBusOptions {
   /** `redis://[user:password@]host[:port][/db]`. */
@@ -387,17 +388,7 @@ function redactUrl(url: string): string {
 }
 
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    work.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
+  return settleWithin(work, ms, () => {
+    throw new Error(`no answer within ${ms} ms`);
   });
 }

@@ -20,6 +20,7 @@ import { Presence } from './presence.js';
 import { SessionEndWriter } from './session-end-writer.js';
 import { openTransport, PROXY_HEADER_TIMEOUT_MS, TLS_HANDSHAKE_TIMEOUT_MS, type TransportOptions } from './transport.js';
 import { LocalRoom, type Room } from './room.js';
+import { settleWithin } from '../util/settle-within.js';
 
 export interface ChatServerDeps {
   config: ServerConfig;
@@ -325,18 +326,7 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
 
 /** Settles with `work`, or rejects after `ms` (the work itself goes on). */
 function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    timer.unref();
-    work.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
+  return settleWithin(work, ms, () => {
+    throw new Error(`no answer within ${ms} ms`);
+  }, true);
 }

@@ -15,6 +15,7 @@ import type { CredentialFailure } from '../accounts/verify-credentials.js';
 import type { Logger } from './log.js';
 import type { Presence, Seat } from './presence.js';
 import { decide, liftCommand, lockStarted, recordFailure, secondsLeft, throttlingEnabled, VerifyTimer, type ThrottlePolicy } from './login-throttle.js';
+import { settleWithin } from '../util/settle-within.js';
 
 export interface LoginAttempt {
   username: string;
@@ -45,19 +46,7 @@ const EXCEEDED = Symbol('store wait exceeded');
 
 /** The work's result, or EXCEEDED at `deadline` (epoch ms) if it has not settled; the work itself goes on. */
 function within<T>(work: Promise<T>, deadline: number): Promise<T | typeof EXCEEDED> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => resolve(EXCEEDED), Math.max(0, deadline - Date.now()));
-    work.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
+  return settleWithin(work, deadline - Date.now(), () => EXCEEDED);
 }
 
 /** Used as the throttled answer's delay until a real check has been timed. */
