@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely';
 import * as initial from './20261125T0001_initial.js';
 import * as loginThrottles from './20261126T0001_login_throttles.js';
+import * as history from './20261201T0002_history.js';
 
 /**
  * Every migration, by name. Names sort in the order they run; a new migration
@@ -9,4 +10,5 @@ import * as loginThrottles from './20261126T0001_login_throttles.js';
 export const migrations: Record<string, Migration> = {
   '20261125T0001_initial': initial,
   '20261126T0001_login_throttles': loginThrottles,
+  '20261201T0002_history': history,
 };

@@ -10,6 +10,7 @@ export interface Database {
   instances: InstancesTable;
   audit_log: AuditLogTable;
   login_throttles: LoginThrottlesTable;
+  messages: MessagesTable;
 }
 
 export interface UsersTable {
@@ -106,6 +107,22 @@ export interface LoginThrottlesTable {
 
 export type ThrottleKind = 'address' | 'user';
 
+/**
+ * Recent room messages (never direct messages), kept for the retention
+ * period. `id` is the message id: unique across instances and, compared as
+ * a string, ordered by the time the message was said.
+ */
+export interface MessagesTable {
+  id: string;
+  /** As the sender's name is shown. */
+  username: string;
+  username_key: string;
+  /** Sanitised, as every recipient got it. */
+  text: string;
+  /** ISO 8601 UTC, as sent in the message's `ts`. */
+  ts: string;
+}
+
 export const AUDIT_EVENTS = [
   'login',
   'session_end',
@@ -116,6 +133,7 @@ export const AUDIT_EVENTS = [
   'user_enable',
   'user_passwd',
   'throttle_clear',
+  'history_purge',
 ] as const;
 export type AuditEvent = (typeof AUDIT_EVENTS)[number];
 
@@ -128,3 +146,4 @@ export type InstanceRow = Selectable<InstancesTable>;
 export type AuditRow = Selectable<AuditLogTable>;
 export type NewAuditRow = Insertable<AuditLogTable>;
 export type ThrottleRow = Selectable<LoginThrottlesTable>;
+export type MessageRow = Selectable<MessagesTable>;

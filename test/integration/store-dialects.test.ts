@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { appendAuditMany, queryAudit } from '../../src/store/audit.js';
+import { countMessages, deleteMessagesBefore, insertMessages, purgeMessages, queryMessages, recentMessages } from '../../src/store/history.js';
+import { migrations } from '../../migrations/index.js';
 import { openStore, writeTransaction, type Store } from '../../src/store/open-store.js';
 import type { NewSessionRow } from '../../src/store/schema.js';
 import { claimSession, findSessionByUser, releaseSessions } from '../../src/store/sessions.js';
@@ -75,7 +77,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       expect(await countUsers(stores[0]!.db)).toBe(0);
       const again = await f.open();
       const applied = await again.db.selectFrom('kysely_migration' as never).select('name' as never).execute();
-      expect(applied).toHaveLength(2);
+      expect(applied).toHaveLength(Object.keys(migrations).length);
     });
 
     it('adds, finds, lists, counts, disables and removes users; a taken name (any case) is USER_EXISTS, in a transaction too', async () => {
@@ -136,6 +138,26 @@ for (const kind of ['sqlite', 'postgres'] as const) {
         { ts: '2026-12-01T00:00:01.000Z', event: 'user_disable', username: 'Shon', actor: 'root' },
       ]);
       expect((await queryAudit(db, { username: 'shon', limit: 10 })).map((r) => r.event)).toEqual(['user_disable', 'user_add']);
+    });
+
+    it('stores history in batches (a repeated id is skipped), replays the newest oldest first, filters, retains in bounded batches and purges', async () => {
+      const { db } = await (await fresh(kind)).open();
+      const msg = (i: number, from = 'Shon') => ({ id: `0mi${String(i).padStart(6, '0')}000-tag`, from, text: `line ${i}`, ts: new Date(Date.UTC(2026, 11, 1, 0, 0, i)).toISOString() });
+      await writeTransaction(db, (trx) => insertMessages(trx, Array.from({ length: 600 }, (_, i) => msg(i, i % 2 === 0 ? 'Shon' : 'ada'))));
+      await writeTransaction(db, (trx) => insertMessages(trx, [msg(599, 'ada'), msg(600, 'ada')]));
+      expect(await countMessages(db)).toBe(601);
+      const recent = await recentMessages(db, 3);
+      expect(recent.map((m) => m.text)).toEqual(['line 598', 'line 599', 'line 600']);
+      expect(recent[2]).toEqual(msg(600, 'ada'));
+      const shons = await queryMessages(db, { username: 'SHON', since: msg(590).ts, limit: 100 });
+      expect(shons.map((m) => m.text)).toEqual(['line 590', 'line 592', 'line 594', 'line 596', 'line 598']);
+      expect(await deleteMessagesBefore(db, msg(250).ts, 100)).toBe(100);
+      expect(await deleteMessagesBefore(db, msg(250).ts, 200)).toBe(150);
+      expect(await deleteMessagesBefore(db, msg(250).ts, 200)).toBe(0);
+      expect((await queryMessages(db, { limit: 1000 }))[0]!.text).toBe('line 250');
+      expect(await purgeMessages(db, msg(300).ts)).toBe(50);
+      expect(await purgeMessages(db, undefined)).toBe(301);
+      expect(await recentMessages(db, 50)).toEqual([]);
     });
   });
 }

@@ -1,0 +1,82 @@
+import type { Kysely } from 'kysely';
+import type { Database, MessageRow } from './schema.js';
+import { usernameKey } from './users.js';
+
+/** A room message as history keeps it. */
+export interface StoredMessage {
+  readonly id: string;
+  readonly from: string;
+  readonly text: string;
+  readonly ts: string;
+}
+
+/** Rows per INSERT: SQLite allows 32 766 bound parameters (5 per row), PostgreSQL 65 535. */
+const INSERT_CHUNK = 500;
+
+/**
+ * Appends messages (call it inside one transaction per batch). A message
+ * already stored (the same id written again after a failed commit was in
+ * fact applied) is skipped, not an error.
+ */
+export async function insertMessages(db: Kysely<Database>, messages: readonly StoredMessage[]): Promise<void> {
+  for (let i = 0; i < messages.length; i += INSERT_CHUNK) {
+    await db
+      .insertInto('messages')
+      .values(messages.slice(i, i + INSERT_CHUNK).map((m) => ({ id: m.id, username: m.from, username_key: usernameKey(m.from), text: m.text, ts: m.ts })))
+      .onConflict((oc) => oc.column('id').doNothing())
+      .execute();
+  }
+}
+
+/** The `limit` most recent messages, oldest first. */
+export async function recentMessages(db: Kysely<Database>, limit: number): Promise<StoredMessage[]> {
+  if (limit <= 0) return [];
+  const rows = await db.selectFrom('messages').selectAll().orderBy('id', 'desc').limit(limit).execute();
+  return rows.reverse().map(toStored);
+}
+
+export interface HistoryQuery {
+  /** ISO timestamp: only messages at or after it. */
+  since?: string;
+  username?: string;
+  limit: number;
+}
+
+/** The most recent `limit` messages that match, oldest first (as a chat log reads). */
+export async function queryMessages(db: Kysely<Database>, query: HistoryQuery): Promise<StoredMessage[]> {
+  let q = db.selectFrom('messages').selectAll();
+  if (query.username !== undefined) q = q.where('username_key', '=', usernameKey(query.username));
+  if (query.since !== undefined) q = q.where('ts', '>=', query.since);
+  const rows = await q.orderBy('id', 'desc').limit(query.limit).execute();
+  return rows.reverse().map(toStored);
+}
+
+/**
+ * Deletes up to `batch` messages older than `before` (an ISO time), oldest
+ * first; returns how many. Bounded so that retention never holds the write
+ * lock long: the caller repeats while it returns `batch`.
+ */
+export async function deleteMessagesBefore(db: Kysely<Database>, before: string, batch: number): Promise<number> {
+  const result = await db
+    .deleteFrom('messages')
+    .where('id', 'in', db.selectFrom('messages').select('id').where('ts', '<', before).orderBy('ts').limit(batch))
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+/** Deletes every message older than `before`, or all when it is undefined; returns how many. */
+export async function purgeMessages(db: Kysely<Database>, before: string | undefined): Promise<number> {
+  let q = db.deleteFrom('messages');
+  if (before !== undefined) q = q.where('ts', '<', before);
+  const result = await q.executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+export async function countMessages(db: Kysely<Database>): Promise<number> {
+  const row = await db.selectFrom('messages').select((eb) => eb.fn.countAll<string | number>().as('n')).executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+function toStored(row: MessageRow): StoredMessage {
+  return { id: row.id, from: row.username, text: row.text, ts: row.ts };
+}
