@@ -5,7 +5,7 @@ import { writeTransaction } from '../store/open-store.js';
 import type { AuditEvent, Database, EndRequest, SessionRow, UserRow } from '../store/schema.js';
 import { findSessionByUser, requestSessionEnd } from '../store/sessions.js';
 import { deleteThrottles, type ThrottleKeys, type ThrottleRecord } from '../store/throttles.js';
-import { deleteUser, findUser, getUser, insertUser, setDisabled, setPasswordHash } from '../store/users.js';
+import { deleteUser, findUser, getUser, insertUser, lockUser, setDisabled, setPasswordHash } from '../store/users.js';
 import { assertValidUsername } from './passwords.js';
 
 /**
@@ -59,7 +59,7 @@ export interface RemoveResult {
 
 export async function removeUser(db: Kysely<Database>, username: string, ctx: AdminContext): Promise<RemoveResult> {
   return writeTransaction(db, async (trx) => {
-    const user = await getUser(trx, username);
+    const user = await lockUser(trx, username);
     const session = await askSessionEnd(trx, user.username, 'removed', null, ctx);
     await deleteUser(trx, user.id);
     await appendAudit(trx, auditEntry('user_remove', user.username, ctx, { session }));
@@ -70,7 +70,7 @@ export async function removeUser(db: Kysely<Database>, username: string, ctx: Ad
 /** Returns the name as stored. */
 export async function changePassword(db: Kysely<Database>, username: string, passwordHash: string, ctx: AdminContext): Promise<string> {
   return writeTransaction(db, async (trx) => {
-    const user = await getUser(trx, username);
+    const user = await lockUser(trx, username);
     await setPasswordHash(trx, user.id, passwordHash, ctx.now().toISOString());
     await appendAudit(trx, auditEntry('user_passwd', user.username, ctx));
     return user.username;
@@ -85,7 +85,7 @@ export interface DisableResult extends RemoveResult {
 /** Disabling also asks the user's live session to end; a disabled user cannot log in. */
 export async function setUserDisabled(db: Kysely<Database>, username: string, disabled: boolean, ctx: AdminContext): Promise<DisableResult> {
   return writeTransaction(db, async (trx) => {
-    const user = await getUser(trx, username);
+    const user = await lockUser(trx, username);
     if ((user.disabled === 1) === disabled) return { username: user.username, changed: false, sessionAsked: false };
     await setDisabled(trx, user.id, disabled, ctx.now().toISOString());
     const session = disabled ? await askSessionEnd(trx, user.username, 'disabled', null, ctx) : undefined;

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { Kysely } from 'kysely';
 import { appendAuditMany, sessionEndEntry, sessionsWithEnd } from '../store/audit.js';
-import { deadInstances, deleteInstance, heartbeatInstance, listInstances, registerInstance } from '../store/instances.js';
+import { deadInstances, deleteInstance, heartbeatInstance, listInstances, lockInstances, registerInstance } from '../store/instances.js';
 import type { Database, SessionRow } from '../store/schema.js';
 import { sessionsOfInstances } from '../store/sessions.js';
 import { writeTransaction } from '../store/open-store.js';
@@ -53,7 +53,9 @@ export class InstanceRegistry {
     });
     if (dead.length === 0) return [];
     return writeTransaction(this.db, async (trx) => {
-      const sessions = await sessionsOfInstances(trx, dead.map((instance) => instance.id));
+      // Locked first: another server reaping the same instance waits, then finds nothing left to audit.
+      const still = await lockInstances(trx, dead.map((instance) => instance.id));
+      const sessions = await sessionsOfInstances(trx, still);
       // A session whose end its own server wrote (or spooled and replayed) is not audited again.
       const ended = await sessionsWithEnd(trx, sessions.map((session) => session.id));
       await appendAuditMany(
@@ -70,7 +72,7 @@ export class InstanceRegistry {
           ),
       );
       // Sessions go with their instance (ON DELETE CASCADE).
-      for (const instance of dead) await deleteInstance(trx, instance.id);
+      for (const id of still) await deleteInstance(trx, id);
       return sessions;
     });
   }

@@ -7,7 +7,7 @@ import { escapeForLog } from '../protocol/sanitize.js';
 import { appendAudit, newAuditEntry } from '../store/audit.js';
 import type { Database, UserRow } from '../store/schema.js';
 import { claimSession, findSessionByUser, releaseSessions } from '../store/sessions.js';
-import { findThrottles, loggedInFromSince, pruneThrottles, saveThrottle, throttleAddressKey, type ThrottleRecord } from '../store/throttles.js';
+import { findThrottles, loggedInFromSince, pruneThrottles, throttleAddressKey, updateThrottles, type ThrottleRecord } from '../store/throttles.js';
 import { setLastLogin, usernameKey } from '../store/users.js';
 import { writeTransaction } from '../store/open-store.js';
 import { isValidUsername } from '../protocol/usernames.js';
@@ -209,27 +209,25 @@ export class LoginService {
   }
 
   /**
-   * Counts one failure against the address and the username, read and written
-   * in one write transaction so that servers sharing the database never lose
-   * a count; expired rows are pruned on the way. A store error here is logged,
+   * Counts one failure against the address and the username, each row locked,
+   * read and written in one write transaction so that servers sharing the
+   * database never lose a count; expired rows are pruned on the way. A store error here is logged,
    * not turned into a different answer.
    */
   async #countFailure(addressKey: string | undefined, userKey: string | undefined, peerAddress: string): Promise<void> {
     const at = this.clock().getTime();
     try {
       const started = await writeTransaction(this.db, async (trx) => {
-        const records = await findThrottles(trx, { address: addressKey, user: userKey });
-        const locks: ThrottleRecord[] = [];
-        const count = async (kind: ThrottleRecord['kind'], key: string, from: string): Promise<void> => {
-          const previous = byKind(records, kind);
-          const next = recordFailure(this.throttle, kind, key, previous, { at, from });
-          await saveThrottle(trx, next);
-          if (lockStarted(previous, next, at)) locks.push(next);
+        const counted = {
+          address: addressKey !== undefined && this.throttle.addressFailures > 0 ? addressKey : undefined,
+          user: userKey !== undefined && this.throttle.userFailures > 0 ? userKey : undefined,
         };
-        if (addressKey !== undefined && this.throttle.addressFailures > 0) await count('address', addressKey, userKey ?? '');
-        if (userKey !== undefined && this.throttle.userFailures > 0) await count('user', userKey, throttleAddressKey(peerAddress));
+        // The rows are locked as they are read (updateThrottles), so concurrent failures on other connections or servers each count.
+        const changes = await updateThrottles(trx, counted, (kind, key, previous) =>
+          recordFailure(this.throttle, kind, key, previous, { at, from: kind === 'address' ? (userKey ?? '') : throttleAddressKey(peerAddress) }),
+        );
         await pruneThrottles(trx, at);
-        return locks;
+        return changes.filter(({ previous, next }) => lockStarted(previous, next, at)).map(({ next }) => next);
       });
       // Each lock is logged once, as it begins, with the command that lifts it.
       for (const lock of started) {

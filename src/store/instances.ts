@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { dialectOf } from './dialects/dialect.js';
 import type { Database, InstanceRow } from './schema.js';
 
 export async function registerInstance(db: Kysely<Database>, instance: InstanceRow): Promise<void> {
@@ -11,6 +12,17 @@ export async function heartbeatInstance(db: Kysely<Database>, instanceId: string
 
 export async function listInstances(db: Kysely<Database>): Promise<InstanceRow[]> {
   return db.selectFrom('instances').selectAll().execute();
+}
+
+/**
+ * Of these instances, the ids still registered, each row locked until the
+ * transaction ends: two servers reaping one dead instance at once take turns,
+ * and the second finds it gone (so its sessions' ends are audited once).
+ */
+export async function lockInstances(db: Kysely<Database>, instanceIds: readonly string[]): Promise<string[]> {
+  if (instanceIds.length === 0) return [];
+  const rows = await dialectOf(db).lockRows(db.selectFrom('instances').select('id').where('id', 'in', instanceIds).orderBy('id')).execute();
+  return rows.map((row) => row.id);
 }
 
 /** Deleting an instance cascades to its sessions (foreign key ON DELETE CASCADE). */

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { dialectOf } from './dialects/dialect.js';
 import type { Database, ThrottleKind, ThrottleRow } from './schema.js';
 
 /** One failed login as a throttle row remembers it. */
@@ -31,9 +32,7 @@ export interface ThrottleKeys {
 
 /** The rows for one address and one username key: a single primary-key read. */
 export async function findThrottles(db: Kysely<Database>, keys: ThrottleKeys): Promise<ThrottleRecord[]> {
-  const wanted: Array<[ThrottleKind, string]> = [];
-  if (keys.address !== undefined) wanted.push(['address', keys.address]);
-  if (keys.user !== undefined) wanted.push(['user', keys.user]);
+  const wanted = keyList(keys);
   if (wanted.length === 0) return [];
   const rows = await db
     .selectFrom('login_throttles')
@@ -73,19 +72,92 @@ export async function saveThrottle(db: Kysely<Database>, record: ThrottleRecord)
     .execute();
 }
 
-/** Deletes rows that expired before `now`; returns how many. */
+/**
+ * Deletes rows that expired before `now`; returns how many. Rows another
+ * transaction holds are left for a later prune (SKIP LOCKED on PostgreSQL):
+ * two failed logins that each hold one row and prune would otherwise wait for
+ * each other's row, a deadlock.
+ */
 export async function pruneThrottles(db: Kysely<Database>, now: number): Promise<number> {
-  const result = await db.deleteFrom('login_throttles').where('expires_at', '<=', new Date(now).toISOString()).executeTakeFirst();
+  const expired = dialectOf(db).lockRows(
+    db.selectFrom('login_throttles').select(['kind', 'key']).where('expires_at', '<=', new Date(now).toISOString()),
+    'skip-locked',
+  );
+  const result = await db
+    .deleteFrom('login_throttles')
+    .where(({ eb, refTuple }) => eb(refTuple('kind', 'key'), 'in', expired.$asTuple('kind', 'key')))
+    .executeTakeFirst();
   return Number(result.numDeletedRows);
 }
 
-/** Deletes the rows of the given keys, or every row with `'all'`; returns the deleted records. */
+/**
+ * Deletes the rows of the given keys, or every row with `'all'`; returns the
+ * deleted records. DELETE ... RETURNING: what is returned is exactly what this
+ * statement deleted, so two concurrent clears never both report one row.
+ */
 export async function deleteThrottles(db: Kysely<Database>, which: ThrottleKeys | 'all'): Promise<ThrottleRecord[]> {
-  const doomed = which === 'all' ? await db.selectFrom('login_throttles').selectAll().execute() : (await findThrottles(db, which)).map(encodeThrottle);
-  for (const row of doomed) {
-    await db.deleteFrom('login_throttles').where('kind', '=', row.kind).where('key', '=', row.key).execute();
+  let query = db.deleteFrom('login_throttles');
+  if (which !== 'all') {
+    const wanted = keyList(which);
+    if (wanted.length === 0) return [];
+    query = query.where((eb) => eb.or(wanted.map(([kind, key]) => eb.and([eb('kind', '=', kind), eb('key', '=', key)]))));
   }
-  return doomed.map(decodeThrottle);
+  const rows = await query.returningAll().execute();
+  return rows.map(decodeThrottle).sort((a, b) => a.kind.localeCompare(b.kind) || a.key.localeCompare(b.key));
+}
+
+/** One throttle row before and after an update. */
+export interface ThrottleChange {
+  /** Undefined when the key had no row. */
+  previous: ThrottleRecord | undefined;
+  next: ThrottleRecord;
+}
+
+/**
+ * Read-modify-write of the rows of `keys`, correct with any number of
+ * concurrent writers on every dialect; call it inside a write transaction.
+ * Each row is locked before it is read: an upsert that inserts an empty row
+ * where there is none and otherwise updates nothing, which takes the row
+ * lock either way (an insert racing another insert of the same key waits for
+ * it). So under PostgreSQL's READ COMMITTED two failures for one key are
+ * counted one after the other, never both from the same old row; on SQLite
+ * the transaction's write lock serialises them anyway. Rows are locked in one
+ * order (address before user), so two writers never deadlock on them.
+ */
+export async function updateThrottles(
+  db: Kysely<Database>,
+  keys: ThrottleKeys,
+  update: (kind: ThrottleKind, key: string, previous: ThrottleRecord | undefined) => ThrottleRecord,
+): Promise<ThrottleChange[]> {
+  const changes: ThrottleChange[] = [];
+  for (const [kind, key] of keyList(keys)) {
+    const previous = await lockThrottle(db, kind, key);
+    const next = update(kind, key, previous);
+    await saveThrottle(db, next);
+    changes.push({ previous, next });
+  }
+  return changes;
+}
+
+/** A new row's placeholder: no failures, expired since the epoch, so it reads as "no row" and is overwritten in the same transaction. */
+const EPOCH = new Date(0).toISOString();
+
+async function lockThrottle(db: Kysely<Database>, kind: ThrottleKind, key: string): Promise<ThrottleRecord | undefined> {
+  const row = await db
+    .insertInto('login_throttles')
+    .values({ kind, key, failures_json: '[]', window_ms: 0, penalty_level: 0, locked_until: null, updated_at: EPOCH, expires_at: EPOCH })
+    .onConflict((oc) => oc.columns(['kind', 'key']).doUpdateSet((eb) => ({ updated_at: eb.ref('login_throttles.updated_at') })))
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  const record = decodeThrottle(row);
+  return record.expiresAt === 0 ? undefined : record;
+}
+
+function keyList(keys: ThrottleKeys): Array<[ThrottleKind, string]> {
+  const wanted: Array<[ThrottleKind, string]> = [];
+  if (keys.address !== undefined) wanted.push(['address', keys.address]);
+  if (keys.user !== undefined) wanted.push(['user', keys.user]);
+  return wanted;
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { dialectOf } from './dialects/dialect.js';
 import { StoreError } from './errors.js';
 import type { Database, UserRow } from './schema.js';
 
@@ -40,6 +41,20 @@ export async function findUser(db: Kysely<Database>, username: string): Promise<
 
 export async function getUser(db: Kysely<Database>, username: string): Promise<UserRow> {
   const user = await findUser(db, username);
+  if (user === undefined) throw new StoreError('USER_NOT_FOUND', `no such user: ${username}`);
+  return user;
+}
+
+/**
+ * getUser that also locks the row until the transaction ends, for a change
+ * that depends on what it read (disable only if enabled, audit a removal
+ * once): on PostgreSQL a concurrent admin's same change waits and then sees
+ * the new state; on SQLite the write lock already serialises them.
+ */
+export async function lockUser(db: Kysely<Database>, username: string): Promise<UserRow> {
+  const user = await dialectOf(db)
+    .lockRows(db.selectFrom('users').selectAll().where('username_key', '=', usernameKey(username)))
+    .executeTakeFirst();
   if (user === undefined) throw new StoreError('USER_NOT_FOUND', `no such user: ${username}`);
   return user;
 }

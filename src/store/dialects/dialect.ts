@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
 
 /**
  * What differs between the databases the store runs on. Everything
@@ -14,9 +14,19 @@ export interface StoreDialect {
   withMigrationLock<T>(db: Kysely<any>, work: (conn: Kysely<any>) => Promise<T>): Promise<T>;
   /** Starts a transaction that will write, on a connection reserved for it. */
   beginWrite(conn: Kysely<any>): Promise<void>;
+  /**
+   * Makes a SELECT inside a write transaction lock the rows it reads until
+   * the transaction ends (PostgreSQL: FOR UPDATE, or FOR UPDATE SKIP LOCKED to
+   * pass over rows another transaction holds). On SQLite it returns the query
+   * as is: BEGIN IMMEDIATE already holds the database-wide write lock.
+   */
+  lockRows<Q extends SelectQueryBuilder<any, any, any>>(query: Q, mode?: RowLockMode): Q;
   /** Turns a driver failure a user can cause (a lock, a read-only file) into a StoreError; anything else is returned as is. */
   translateError(error: unknown, where: string): unknown;
 }
+
+/** `wait`: block until another transaction's lock is released; `skip-locked`: leave out rows another transaction holds. */
+export type RowLockMode = 'wait' | 'skip-locked';
 
 /** Kysely adapters of chat-server's dialects carry their StoreDialect, so code holding only a Kysely finds it. */
 export interface AdapterWithDialect {

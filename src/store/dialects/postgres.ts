@@ -32,6 +32,7 @@ export const postgresDialect: StoreDialect = {
   beginWrite: async (conn) => {
     await sql`begin`.execute(conn);
   },
+  lockRows: (query, mode = 'wait') => (mode === 'wait' ? query.forUpdate() : query.forUpdate().skipLocked()) as typeof query,
   translateError: (error, where) => translatePostgresError(error, where),
 };
 

@@ -21,6 +21,8 @@ export const sqliteDialect: StoreDialect = {
   // failed migration leaves nothing behind.
   withMigrationLock: (db, work) => inTransaction(db, beginImmediate, work),
   beginWrite: (conn) => beginImmediate(conn),
+  // SQLite has no row locks (and no FOR UPDATE): a write transaction's BEGIN IMMEDIATE already excludes every other writer.
+  lockRows: (query) => query,
   translateError: (error, where) => translateSqliteError(error, where),
 };
 
