@@ -37,6 +37,7 @@ export interface JsonOptions {
 export interface StoreSettings {
   file: string;
   busyTimeoutMs: number;
+  poolSize: number;
 }
 
 export function declareAdminOptions(program: Command): Command {
@@ -54,7 +55,7 @@ export function adminSettings(program: Command, env: AdminDeps['env']): () => Ad
 }
 
 export function storeSettings(config: AdminConfig): StoreSettings {
-  return { file: config.dbFile, busyTimeoutMs: config.busyTimeoutMs };
+  return { file: config.dbFile, busyTimeoutMs: config.busyTimeoutMs, poolSize: config.dbPoolSize };
 }
 
 export function addJsonOption(command: Command): Command {

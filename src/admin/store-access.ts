@@ -19,7 +19,7 @@ export async function withStore<T>(
   const existed = isPostgresUrl(settings.file) || existsSync(resolve(settings.file));
   // Inline: chat-admin runs one verb and exits; its event loop has nothing to
   // keep serving while a statement waits, so a worker thread would only add start-up time.
-  const store = await openStore({ file: settings.file, create: access.create, busyTimeoutMs: settings.busyTimeoutMs, thread: 'inline' });
+  const store = await openStore({ file: settings.file, create: access.create, busyTimeoutMs: settings.busyTimeoutMs, poolSize: settings.poolSize, thread: 'inline' });
   if (access.create && !existed) access.stderr.write(`created database ${store.file}\n`);
   try {
     return await work(store);

@@ -1,5 +1,5 @@
 import { DEFAULT_BCRYPT_COST } from '../accounts/passwords.js';
-import { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_DB_FILE } from '../store/open-store.js';
+import { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_DB_FILE, DEFAULT_POOL_SIZE, MAX_POOL_SIZE } from '../store/open-store.js';
 import type { OptionSpec } from './option-spec.js';
 import { formatDuration } from './value-grammar.js';
 
@@ -8,6 +8,8 @@ export interface SharedConfig {
   readonly dbFile: string;
   /** Milliseconds. */
   readonly busyTimeoutMs: number;
+  /** PostgreSQL only: connections in the store's pool. */
+  readonly dbPoolSize: number;
   /** chat-admin: cost of new hashes; chat-server: cost passwords are rehashed to at login, and of the dummy hash. */
   readonly bcryptCost: number;
 }
@@ -17,7 +19,25 @@ export interface SharedConfig {
  * options here). Each program appends these to its own table.
  */
 export const SHARED_OPTIONS: readonly OptionSpec<keyof SharedConfig>[] = [
-  { key: 'dbFile', flag: 'db', env: 'CHAT_DB', kind: 'string', valueName: 'path', default: DEFAULT_DB_FILE, help: 'SQLite database file (created if missing)' },
+  {
+    key: 'dbFile',
+    flag: 'db',
+    env: 'CHAT_DB',
+    kind: 'string',
+    valueName: 'path|url',
+    default: DEFAULT_DB_FILE,
+    help: 'the store: a SQLite database file, or a postgres:// (postgresql://) URL of an existing PostgreSQL database',
+  },
+  {
+    key: 'dbPoolSize',
+    flag: 'db-pool-size',
+    env: 'CHAT_DB_POOL_SIZE',
+    kind: 'count',
+    default: String(DEFAULT_POOL_SIZE),
+    min: 1,
+    max: MAX_POOL_SIZE,
+    help: `connections to PostgreSQL this process keeps open (1 to ${MAX_POOL_SIZE}); only for a postgres:// --db, SQLite always uses one`,
+  },
   {
     key: 'busyTimeoutMs',
     flag: 'busy-timeout',

@@ -80,7 +80,7 @@ async function main(): Promise<void> {
   process.stdout.on('error', () => undefined);
   const tls = config.tlsSelfSigned ? await selfSignedIdentity(resolve(config.dbFile)) : config.tlsCert !== '' ? loadTlsIdentity(config.tlsCert, config.tlsKey) : undefined;
   const logger = createLogger((line) => process.stdout.write(line));
-  const store = await openStore({ file: config.dbFile, create: true, busyTimeoutMs: config.busyTimeoutMs });
+  const store = await openStore({ file: config.dbFile, create: true, busyTimeoutMs: config.busyTimeoutMs, poolSize: config.dbPoolSize });
   const hasher = new HashPool({ size: config.hashWorkers, maxQueue: config.loginQueue === 0 ? Number.MAX_SAFE_INTEGER : config.loginQueue });
   const server = await createChatServer({ config, store, hasher, logger, serverName: `chat-server/${VERSION}`, tls: tls?.secureContext });
 

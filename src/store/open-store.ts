@@ -10,6 +10,8 @@ import type { Database } from './schema.js';
 export const DEFAULT_DB_FILE = './chat.db';
 export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 export const DEFAULT_POOL_SIZE = 10;
+/** PostgreSQL's own default max_connections is 100, shared by every instance and chat-admin. */
+export const MAX_POOL_SIZE = 100;
 
 export interface OpenStoreOptions {
   /** Path of the SQLite file, or a `postgres://` / `postgresql://` URL. */

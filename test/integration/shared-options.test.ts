@@ -1,7 +1,12 @@
 import SqliteDatabase from 'better-sqlite3';
+import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { expectFailure, expectOk, makeAdminFixture, type AdminFixture } from '../helpers/chat-admin.js';
-import { TEST_ENV } from '../helpers/chat-server-process.js';
+import { startChatServer, TEST_ENV, type ChatServerProcess } from '../helpers/chat-server-process.js';
+import { TEST_POSTGRES_URL } from '../helpers/postgres.js';
+import { importUsers } from '../helpers/server-fixture.js';
+import { createStoreTarget, withPostgres } from '../helpers/store-targets.js';
+import { WireClient } from '../helpers/wire-client.js';
 import { runCli } from '../helpers/run-cli.js';
 import { dumpTables } from '../helpers/store-fixtures.js';
 
@@ -79,5 +84,65 @@ describe('chat-admin takes its options before or after the verb', () => {
   it('--bcrypt-cost and --busy-timeout before the verb are validated like after it', async () => {
     expectFailure(await f.admin(['--bcrypt-cost', '3', 'user', 'add', 'shon', '--password-stdin'], { stdin: 'pw\n' }), 2, /--bcrypt-cost "3" must be a whole number from 4 to 15/);
     expectFailure(await f.admin(['--busy-timeout', 'soon', 'user', 'list']), 2, /--busy-timeout "soon" must be a duration/);
+  });
+});
+
+describe('--db-pool-size / CHAT_DB_POOL_SIZE', () => {
+  it('is refused out of 1 to 100 by both programs with the same words', async () => {
+    for (const [value, words] of [['0', 'must be at least 1'], ['101', 'must be at most 100'], ['many', 'must be a whole number']] as const) {
+      const env = { ...TEST_ENV, CHAT_DB: f.db, CHAT_DB_POOL_SIZE: value };
+      const server = await runCli('chat-server', ['--port', '0', '--host', '127.0.0.1'], { env });
+      const admin = await runCli('chat-admin', ['user', 'list'], { env });
+      expect([server.exitCode, admin.exitCode]).toEqual([2, 2]);
+      const problem = problemOf(server.stderr, 'chat-server');
+      expect(problemOf(admin.stderr, 'chat-admin')).toBe(problem);
+      expect(problem).toContain(`CHAT_DB_POOL_SIZE "${value}" ${words}`);
+    }
+  });
+
+  describe.skipIf(!withPostgres)('on PostgreSQL', () => {
+    it('bounds the connections a server keeps to its database while 16 logins (good and bad) run at once', async () => {
+      const target = await createStoreTarget('postgres');
+      const peek = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+      await peek.connect();
+      let server: ChatServerProcess | undefined;
+      try {
+        await importUsers(target.location, ['ann', 'bob', 'cid', 'dee']);
+        server = await startChatServer({ dbFile: target.location, args: ['--db-pool-size', '2', '--max-prelogin-per-address', '0', '--throttle-address-failures', '0'] });
+        const dbName = new URL(target.location).pathname.slice(1);
+        let most = 0;
+        let sampling = true;
+        const sampler = (async () => {
+          while (sampling) {
+            const { rows } = await peek.query<{ n: string }>('select count(*) as n from pg_stat_activity where datname = $1', [dbName]);
+            most = Math.max(most, Number(rows[0]!.n));
+            await new Promise((resolve) => setTimeout(resolve, 10));
+          }
+        })();
+        const port = server.port;
+        const logins = await Promise.all(
+          Array.from({ length: 16 }, async (_, i) => {
+            const name = ['ann', 'bob', 'cid', 'dee'][i % 4]!;
+            const client = await WireClient.connect(port);
+            try {
+              client.sendJson({ type: 'hello', proto: 1, client: 'test' });
+              client.sendJson({ type: 'login', username: name, password: i < 4 ? `pw-${name}` : 'wrong' });
+              return (await client.waitForJson((m) => m.type === 'login_ok' || m.type === 'login_failed', 15_000)).type;
+            } finally {
+              client.close();
+            }
+          }),
+        );
+        sampling = false;
+        await sampler;
+        expect(logins.filter((t) => t === 'login_ok')).toHaveLength(4);
+        expect(most).toBeGreaterThanOrEqual(1);
+        expect(most).toBeLessThanOrEqual(2);
+      } finally {
+        await server?.stop();
+        await peek.end();
+        await target.remove();
+      }
+    });
   });
 });
