@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely';
 import * as initial from './20261125T0001_initial.js';
 import * as loginThrottles from './20261126T0001_login_throttles.js';
+import * as resumeTokens from './20261201T0001_resume_tokens.js';
 import * as history from './20261201T0002_history.js';
 
 /**
@@ -10,5 +11,6 @@ import * as history from './20261201T0002_history.js';
 export const migrations: Record<string, Migration> = {
   '20261125T0001_initial': initial,
   '20261126T0001_login_throttles': loginThrottles,
+  '20261201T0001_resume_tokens': resumeTokens,
   '20261201T0002_history': history,
 };

@@ -3,6 +3,7 @@ import { appendAudit, appendAuditMany, newAuditEntry, type AuditEntry } from '..
 import { StoreError } from '../store/errors.js';
 import { writeTransaction } from '../store/open-store.js';
 import type { AuditEvent, Database, EndRequest, SessionRow, UserRow } from '../store/schema.js';
+import { revokeResumeTokens } from '../store/resume-tokens.js';
 import { findSessionByUser, requestSessionEnd } from '../store/sessions.js';
 import { deleteThrottles, type ThrottleKeys, type ThrottleRecord } from '../store/throttles.js';
 import { deleteUser, findUser, getUser, insertUser, lockUser, setDisabled, setPasswordHash } from '../store/users.js';
@@ -61,6 +62,7 @@ export async function removeUser(db: Kysely<Database>, username: string, ctx: Ad
   return writeTransaction(db, async (trx) => {
     const user = await lockUser(trx, username);
     const session = await askSessionEnd(trx, user.username, 'removed', null, ctx);
+    await revokeResumeTokens(trx, { usernameKey: user.username_key });
     await deleteUser(trx, user.id);
     await appendAudit(trx, auditEntry('user_remove', user.username, ctx, { session }));
     return { username: user.username, sessionAsked: session !== undefined };
@@ -72,6 +74,8 @@ export async function changePassword(db: Kysely<Database>, username: string, pas
   return writeTransaction(db, async (trx) => {
     const user = await lockUser(trx, username);
     await setPasswordHash(trx, user.id, passwordHash, ctx.now().toISOString());
+    // A resume token stands for the old password's login: it goes with it (the live session itself stays).
+    await revokeResumeTokens(trx, { usernameKey: user.username_key });
     await appendAudit(trx, auditEntry('user_passwd', user.username, ctx));
     return user.username;
   });
@@ -89,6 +93,7 @@ export async function setUserDisabled(db: Kysely<Database>, username: string, di
     if ((user.disabled === 1) === disabled) return { username: user.username, changed: false, sessionAsked: false };
     await setDisabled(trx, user.id, disabled, ctx.now().toISOString());
     const session = disabled ? await askSessionEnd(trx, user.username, 'disabled', null, ctx) : undefined;
+    if (disabled) await revokeResumeTokens(trx, { usernameKey: user.username_key });
     await appendAudit(trx, auditEntry(disabled ? 'user_disable' : 'user_enable', user.username, ctx, { session }));
     return { username: user.username, changed: true, sessionAsked: session !== undefined };
   });
@@ -103,6 +108,8 @@ export async function kickUser(db: Kysely<Database>, username: string, reason: s
     const user = await getUser(trx, username);
     const session = await askSessionEnd(trx, user.username, 'kicked', reason, ctx);
     if (session === undefined) return false;
+    // The kicked client must not come straight back with its token.
+    await revokeResumeTokens(trx, { usernameKey: user.username_key });
     await appendAudit(trx, auditEntry('kick', user.username, ctx, { session, detail: reason }));
     return true;
   });

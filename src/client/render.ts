@@ -35,6 +35,7 @@ const KNOWN_BYE: Record<ByeReason, true> = {
   slow_consumer: true,
   flooding: true,
   too_much_input: true,
+  replaced: true,
 };
 const KNOWN_LEAVE: Record<LeaveReason, true> = { quit: true, disconnected: true, timeout: true, kicked: true, removed: true, disabled: true };
 const KNOWN_LOGIN_FAIL: Record<LoginFailReason, true> = {
@@ -43,6 +44,7 @@ const KNOWN_LOGIN_FAIL: Record<LoginFailReason, true> = {
   disabled: true,
   bad_request: true,
   server_busy: true,
+  resume_invalid: true,
 };
 
 function known(table: Record<string, true>, value: unknown): boolean {

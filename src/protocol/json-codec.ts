@@ -4,6 +4,9 @@ import type { ClientMessage, ServerEvent, ServerMessage } from './messages.js';
 /** Longest `say.id` echoed back in `ack`; longer ids are a bad request. */
 export const MAX_MESSAGE_ID_LENGTH = 128;
 
+/** Longest `resume.token` looked up; the server's tokens are 43 characters. */
+export const MAX_RESUME_TOKEN_LENGTH = 128;
+
 type JsonObject = Record<string, unknown>;
 
 function parseObject(line: string): JsonObject {
@@ -43,6 +46,12 @@ export function parseClientMessage(line: string): ClientMessage {
     }
     case 'login':
       return { type: 'login', username: stringField(obj, 'username'), password: stringField(obj, 'password') };
+    case 'resume': {
+      const token = stringField(obj, 'token');
+      // A token is short: anything past the bound is not one of ours, and is not looked up.
+      if (token.length > MAX_RESUME_TOKEN_LENGTH) throw new ProtocolError('bad_request', `"token" must be at most ${MAX_RESUME_TOKEN_LENGTH} characters`, 'resume');
+      return { type: 'resume', token };
+    }
     case 'say': {
       const say: ClientMessage = { type: 'say', text: stringField(obj, 'text') };
       if (obj.id !== undefined) {

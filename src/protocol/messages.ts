@@ -15,6 +15,11 @@ export interface LoginRequest {
   username: string;
   password: string;
 }
+/** Addition (PROTOCOL.md "Session resumption"): instead of `login`, the token of an earlier `login_ok`. */
+export interface ResumeRequest {
+  type: 'resume';
+  token: string;
+}
 export interface SayRequest {
   type: 'say';
   text: string;
@@ -29,16 +34,19 @@ export interface PongRequest {
 export interface QuitRequest {
   type: 'quit';
 }
-export type ClientMessage = HelloRequest | LoginRequest | SayRequest | WhoRequest | PongRequest | QuitRequest;
+export type ClientMessage = HelloRequest | LoginRequest | ResumeRequest | SayRequest | WhoRequest | PongRequest | QuitRequest;
 // ---- server to client ----
 
-/** `server_busy` is an extension: the login queue was full; it costs no attempt. */
-export type LoginFailReason = 'invalid_credentials' | 'already_logged_in' | 'disabled' | 'bad_request' | 'server_busy';
+/**
+ * `server_busy` is an extension: the login queue was full; it costs no attempt.
+ * `resume_invalid` (PROTOCOL.md additions): the token of a `resume` is not (or no longer) good; it costs no attempt.
+ */
+export type LoginFailReason = 'invalid_credentials' | 'already_logged_in' | 'disabled' | 'bad_request' | 'server_busy' | 'resume_invalid';
 
 /** `disabled` is an extension (an admin disabled the account). */
 export type LeaveReason = 'quit' | 'disconnected' | 'timeout' | 'kicked' | 'removed' | 'disabled';
 
-/** `disabled`, `flooding` and `too_much_input` are extensions, documented in docs/protocol.md. */
+/** `disabled`, `flooding`, `too_much_input` and `replaced` are extensions, documented in docs/protocol.md. */
 export type ByeReason =
   | 'quit'
   | 'too_many_attempts'
@@ -50,7 +58,8 @@ export type ByeReason =
   | 'shutdown'
   | 'slow_consumer'
   | 'flooding'
-  | 'too_much_input';
+  | 'too_much_input'
+  | 'replaced';
 
 export type ErrorCode = 'line_too_long' | 'bad_request' | 'rate_limited' | 'not_logged_in' | 'unknown_type';
 
@@ -67,6 +76,8 @@ export interface LoginOk {
   /** Others online, not including the one who logged in. */
   users: string[];
   help: string;
+  /** Addition: the token a later `resume` may use once; absent when the server has resumption off (and in text mode). */
+  resume?: string;
 }
 export interface LoginFailed {
   type: 'login_failed';

@@ -7,6 +7,7 @@ const LOGIN_FAIL_TEXT: Record<LoginFailReason, string> = {
   disabled: 'account disabled',
   bad_request: 'bad request',
   server_busy: 'server busy, please try again',
+  resume_invalid: 'session expired, log in again',
 };
 
 /**
@@ -44,6 +45,7 @@ const BYE_TEXT: Record<ByeReason, string> = {
   slow_consumer: '! Disconnected: you were not reading fast enough. Goodbye.',
   flooding: '! Disconnected for flooding. Goodbye.',
   too_much_input: '! Too much input before login. Goodbye.',
+  replaced: '* This session was resumed on another connection. Goodbye.',
 };
 
 export function listOrNobody(users: readonly string[]): string {

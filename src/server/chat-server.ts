@@ -6,6 +6,8 @@ import { DummyHashes } from '../accounts/verify-credentials.js';
 import type { EndRequest } from '../store/schema.js';
 import type { Store } from '../store/open-store.js';
 import { pendingEndRequests, touchSessions } from '../store/sessions.js';
+import { pruneExpiredResumeTokens } from '../store/resume-tokens.js';
+import { deleteTakeovers, pendingTakeovers } from '../store/session-takeovers.js';
 import { GREETING_DELAY_MS } from '../protocol/limits.js';
 import { networkPrefix, parseCidrList } from './cidr.js';
 import type { ServerConfig } from './config.js';
@@ -49,6 +51,10 @@ export interface ChatServer {
 const INSTANCE_HEARTBEAT_MS = 1000;
 const ACTIVITY_FLUSH_MS = 5000;
 const SWEEP_MS = 1000;
+const TOKEN_PRUNE_MS = 60_000;
+const TOKEN_PRUNE_BATCH = 500;
+/** Batches per run at most: 10 000 tokens a minute, far more than logins can make. */
+const TOKEN_PRUNE_BATCHES = 20;
 /** At start, how long ends a previous run could not write get before the server goes on (they keep being retried). */
 const SPOOL_REPLAY_WAIT_MS = 2000;
 /** At shutdown, the least time session ends get to be written, even when clients took the whole grace to leave. */
@@ -76,9 +82,19 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
   const spoolFile = `${store.file}.unwritten-ends`;
   const ends = new SessionEndWriter(db, logger, { spoolFile });
   const presence = new Presence(room, ends, instanceId, now);
-  const logins = new LoginService(db, presence, hasher, dummies, instanceId, logger, clock, throttlePolicy(config));
-
   const connections = new Map<string, Connection>();
+  const logins = new LoginService(db, presence, hasher, dummies, instanceId, logger, clock, throttlePolicy(config), {
+    ttlMs: config.resumeTtlMs,
+    // The login queue's bound: as many resumes may be in progress as password checks may wait or run.
+    maxInFlight: config.loginQueue === 0 ? Infinity : config.loginQueue + config.hashWorkers,
+    endLocal(sessionId) {
+      const connection = connections.get(sessionId);
+      if (connection === undefined || !connection.loggedIn) return false;
+      connection.endReplaced(false);
+      return true;
+    },
+  });
+
   const open = new AddressCounter();
   const preLogin = new PreLoginPool<PendingLogin>();
   const pendingOf = new WeakMap<Connection, PendingLogin>();
@@ -230,6 +246,26 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
     }
   };
 
+  /** Ends the connections whose sessions a resume on another instance took over (the database carries the request). */
+  const pollTakeovers = async (): Promise<void> => {
+    const takeovers = await pendingTakeovers(db, instanceId);
+    if (takeovers.length === 0) return;
+    for (const takeover of takeovers) {
+      const connection = connections.get(takeover.session_id);
+      if (connection === undefined || !connection.loggedIn) continue;
+      logger.info('session_replaced', { user: connection.username, peer: connection.peer, session: takeover.session_id, by: takeover.by_session_id });
+      connection.endReplaced(true);
+    }
+    await deleteTakeovers(db, takeovers.map((takeover) => takeover.session_id));
+  };
+
+  /** Expired resume tokens go in bounded batches, a few every minute, so a backlog never holds the write lock long. */
+  const pruneTokens = async (): Promise<void> => {
+    for (let batch = 0; batch < TOKEN_PRUNE_BATCHES; batch += 1) {
+      if ((await pruneExpiredResumeTokens(db, now(), TOKEN_PRUNE_BATCH)) < TOKEN_PRUNE_BATCH) return;
+    }
+  };
+
   const flushActivity = async (): Promise<void> => {
     const active: string[] = [];
     for (const connection of connections.values()) {
@@ -297,6 +333,8 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
         await registry.reapDead();
       });
       every(config.adminPollMs, 'admin_poll', pollEndRequests);
+      every(config.adminPollMs, 'takeover_poll', pollTakeovers);
+      every(TOKEN_PRUNE_MS, 'resume_token_prune', pruneTokens);
       every(ACTIVITY_FLUSH_MS, 'activity_flush', flushActivity);
       every(SWEEP_MS, 'write_timeout_sweep', sweepStalled);
       return address;

@@ -66,6 +66,8 @@ export interface ServerConfig extends SharedConfig {
   readonly trustedProxies: string;
   /** Comma-separated CIDR ranges never counted or locked as addresses by login throttling; '' = none. */
   readonly throttleExempt: string;
+  /** How long a resume token from `login_ok` stays good (0 = resumption off: no token is given, `resume` is always refused). */
+  readonly resumeTtlMs: number;
 }
 
 /** One bcrypt worker per core (at most 64). */
@@ -109,6 +111,7 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
   { key: 'throttleMemoryMs', flag: 'throttle-memory', env: 'CHAT_THROTTLE_MEMORY', kind: 'duration', default: '24h', zeroDisables: true, help: 'how long repeat locks are remembered after the last one ended' },
   { key: 'throttleTrustMs', flag: 'throttle-trust', env: 'CHAT_THROTTLE_TRUST', kind: 'duration', default: '336h', zeroDisables: true, help: 'a locked username may still log in from an address it logged in from this recently' },
   { key: 'throttleExempt', flag: 'throttle-exempt', env: 'CHAT_THROTTLE_EXEMPT', kind: 'cidrs', default: '', help: 'addresses (CIDR, comma-separated) whose failed logins never lock the address (fail2ban ignoreip); the username lock still applies' },
+  { key: 'resumeTtlMs', flag: 'resume-ttl', env: 'CHAT_RESUME_TTL', kind: 'duration', default: '24h', zeroDisables: true, min: 1000, max: 30 * 86_400_000, help: 'JSON mode: how long the resume token of login_ok stays good, so a dropped client gets back in without its password (0 or off = resumption off)' },
   { key: 'hashWorkers', flag: 'hash-workers', env: 'CHAT_HASH_WORKERS', kind: 'count', default: String(DEFAULT_HASH_WORKERS), min: 1, max: 64, help: 'worker threads running bcrypt (default: the number of cores)' },
   { key: 'adminPollMs', flag: 'admin-poll', env: 'CHAT_ADMIN_POLL', kind: 'duration', default: '500ms', min: 50, max: 2000, help: 'how often to look for kicks, removals and disables from chat-admin' },
   { key: 'shutdownGraceMs', flag: 'shutdown-grace', env: 'CHAT_SHUTDOWN_GRACE', kind: 'duration', default: '2s', min: 0, max: 4000, help: 'time clients get to read their goodbye on shutdown' },
@@ -122,6 +125,8 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
 
 /** A CIDR list, the one kind only the server has; everything else follows the shared grammar. */
 function parseValue(spec: SpecOf<string, Kind>, raw: string): Parsed<OptionValue> {
+  // `off` reads better than 0 for switching resumption off.
+  if (spec.key === 'resumeTtlMs' && raw.trim().toLowerCase() === 'off') return 0;
   if (spec.kind !== 'cidrs') return parseOptionValue(spec, raw);
   // A list whose default is none may be empty.
   if (raw.trim() === '' && spec.default === '') return '';

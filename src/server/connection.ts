@@ -7,7 +7,7 @@ import { LineSplitter, type SplitEvent } from '../protocol/line-splitter.js';
 import type { Bye, ServerEvent } from '../protocol/messages.js';
 import { encodeTextEvent } from '../protocol/text-codec.js';
 import type { ServerConfig } from './config.js';
-import type { LoginService } from './login-service.js';
+import type { LoginService, LoginVerdict } from './login-service.js';
 import type { Logger } from './log.js';
 import { Outbox, type FlushScheduler } from './outbox.js';
 import type { EndReason, Presence, Seat } from './presence.js';
@@ -94,6 +94,8 @@ export class Connection implements SessionHost, RoomMember {
   #inputEnded = false;
   /** The last thing sent was a prompt, which ends without a newline. */
   #promptOpen = false;
+  /** Set when another instance's resume took this session over and wrote its end. */
+  #endWritten = false;
 
   /** The stream the protocol runs on (the socket, or TLS over it). */
   private readonly socket: Duplex;
@@ -168,12 +170,25 @@ export class Connection implements SessionHost, RoomMember {
   }
 
   beginLogin(username: string, password: string): void {
-    // One line at a time: no input is read while the password is checked.
+    this.#authenticate(() => this.ctx.logins.attempt({ username, password, peerAddress: this.peerAddress, mode: this.mode, sessionId: this.id }));
+  }
+
+  beginResume(token: string): void {
+    this.#authenticate(() => this.ctx.logins.resume({ token, peerAddress: this.peerAddress, sessionId: this.id }));
+  }
+
+  /** A resume took this session over: `bye` `replaced`; `endWritten` when another instance already released the row and audited the end. */
+  endReplaced(endWritten: boolean): void {
+    this.#endWritten = endWritten;
+    this.session.end('replaced');
+  }
+
+  #authenticate(check: () => Promise<LoginVerdict>): void {
+    // One line at a time: no input is read while the password (or token) is checked.
     this.socket.pause();
     const attempt = ++this.#attempt;
     const current = (): boolean => !this.#closed && this.session.state === 'authenticating' && attempt === this.#attempt;
-    this.ctx.logins
-      .attempt({ username, password, peerAddress: this.peerAddress, mode: this.mode, sessionId: this.id })
+    check()
       .then((verdict) => {
         if (!current()) {
           // Nobody is waiting for this login any more: its seat is given back at once.
@@ -182,7 +197,7 @@ export class Connection implements SessionHost, RoomMember {
         }
         if (verdict.ok) {
           this.#seat = verdict.seat;
-          this.session.loginFinished({ ok: true, username: verdict.username, others: this.ctx.presence.usernames() });
+          this.session.loginFinished({ ok: true, username: verdict.username, others: this.ctx.presence.usernames(), ...(verdict.resume === undefined ? {} : { resume: verdict.resume }) });
         } else {
           this.session.loginFinished(verdict);
         }
@@ -377,7 +392,7 @@ export class Connection implements SessionHost, RoomMember {
     this.#clearTimer('login');
     clearInterval(this.#heartbeatTimer);
     if (this.#seat !== undefined) {
-      this.#seat.leave(reason, detail);
+      this.#seat.leave(reason, detail, this.#endWritten);
       this.ctx.logger.info('logout', { user: this.username, peer: this.peer, reason, session: this.id });
     } else {
       this.ctx.logger.info('disconnect', { peer: this.peer, reason });

@@ -4,11 +4,13 @@ import { rehashIfOutdated, verifyCredentials, type DummyHashes } from '../accoun
 import { bcryptCostOf } from '../accounts/passwords.js';
 import type { LoginFailReason } from '../protocol/messages.js';
 import { escapeForLog } from '../protocol/sanitize.js';
-import { appendAudit, newAuditEntry } from '../store/audit.js';
-import type { Database, UserRow } from '../store/schema.js';
+import { appendAudit, newAuditEntry, sessionEndEntry } from '../store/audit.js';
+import { consumeResumeToken, issueResumeToken, newResumeToken, revokeResumeTokens } from '../store/resume-tokens.js';
+import type { Database, NewSessionRow, SessionRow, UserRow } from '../store/schema.js';
+import { requestTakeover } from '../store/session-takeovers.js';
 import { claimSession, findSessionByUser, releaseSessions } from '../store/sessions.js';
 import { findThrottles, loggedInFromSince, pruneThrottles, throttleAddressKey, updateThrottles, type ThrottleRecord } from '../store/throttles.js';
-import { setLastLogin, usernameKey } from '../store/users.js';
+import { findUserById, setLastLogin, usernameKey } from '../store/users.js';
 import { writeTransaction } from '../store/open-store.js';
 import { isValidUsername } from '../protocol/usernames.js';
 import type { CredentialFailure } from '../accounts/verify-credentials.js';
@@ -25,8 +27,27 @@ export interface LoginAttempt {
   sessionId: string;
 }
 
-/** A successful login holds its seat: whoever gets the verdict must enter it or leave it. */
-export type LoginVerdict = { ok: true; username: string; seat: Seat } | { ok: false; reason: LoginFailReason; retryAfter?: number; message?: string };
+/** A `resume` instead of a login: the token from an earlier `login_ok`. */
+export interface ResumeAttempt {
+  token: string;
+  peerAddress: string;
+  sessionId: string;
+}
+
+/** How resumption runs on this server. */
+export interface ResumePolicy {
+  /** Token lifetime; 0 = resumption off (no tokens, every resume refused). */
+  ttlMs: number;
+  /** Resumes whose store work may be in progress at once (the login queue's bound); past it `server_busy`. */
+  maxInFlight: number;
+  /** Ends this server's connection holding the session (bye `replaced`); false when none holds it. */
+  endLocal(sessionId: string): boolean;
+}
+
+export const RESUME_OFF: ResumePolicy = { ttlMs: 0, maxInFlight: 0, endLocal: () => false };
+
+/** A successful login holds its seat: whoever gets the verdict must enter it or leave it. `resume` is the token for the client, if any. */
+export type LoginVerdict = { ok: true; username: string; seat: Seat; resume?: string } | { ok: false; reason: LoginFailReason; retryAfter?: number; message?: string };
 
 /** Failures that say something about the password guessed, and so count towards a throttle. */
 const COUNTED_FAILURES: ReadonlySet<CredentialFailure> = new Set(['invalid_name', 'unknown_user', 'bad_password']);
@@ -43,6 +64,12 @@ const COUNTED_FAILURES: ReadonlySet<CredentialFailure> = new Set(['invalid_name'
 export const LOGIN_STORE_WAIT_MS = 3000;
 
 const EXCEEDED = Symbol('store wait exceeded');
+/** Thrown to roll a resume back: a login took the seat between our release and our claim. */
+const SEAT_RACE = Symbol('seat taken meanwhile');
+
+type ResumeClaim =
+  | { kind: 'invalid'; detail: string; username: string | null }
+  | { kind: 'claimed'; user: UserRow; token: string; replaced: SessionRow | undefined };
 
 /** The work's result, or EXCEEDED at `deadline` (epoch ms) if it has not settled; the work itself goes on. */
 function within<T>(work: Promise<T>, deadline: number): Promise<T | typeof EXCEEDED> {
@@ -69,8 +96,11 @@ export class LoginService {
     private readonly logger: Logger,
     private readonly clock: () => Date,
     private readonly throttle: ThrottlePolicy,
+    private readonly resumption: ResumePolicy = RESUME_OFF,
     private readonly timer = new VerifyTimer(),
   ) {}
+
+  #resuming = 0;
 
   async attempt(attempt: LoginAttempt): Promise<LoginVerdict> {
     const shownName = escapeForLog(attempt.username, 64);
@@ -115,6 +145,7 @@ export class LoginService {
     const user = check.user;
     const now = this.clock();
     const at = now.toISOString();
+    const token = this.#tokenFor(attempt.mode);
     const row = {
       id: attempt.sessionId,
       user_id: user.id,
@@ -141,6 +172,7 @@ export class LoginService {
         if (result === 'already_logged_in') return result;
       }
       await setLastLogin(trx, user.id, at);
+      await this.#renewToken(trx, user, attempt.sessionId, attempt.mode, now.getTime(), token);
       await appendAudit(trx, this.#auditEntry(attempt, 'ok', null, user.username));
       return result;
     });
@@ -159,7 +191,130 @@ export class LoginService {
     }
     if (claim === 'already_logged_in') return fail('already_logged_in', 'already_logged_in');
     this.#rehash(user, attempt.password);
-    return { ok: true, username: user.username, seat: seatOf() };
+    return { ok: true, username: user.username, seat: seatOf(), ...(token === undefined ? {} : { resume: token }) };
+  }
+
+  /**
+   * A `resume`: the token is taken out of the store (once, atomically), and
+   * in the same transaction the user's seat is claimed, a new token issued
+   * and the login audited (detail `resume`). A session still holding the seat
+   * is replaced: its row released; if it is another instance's, that instance
+   * is asked (session_takeovers) to end the old connection and the old
+   * session's end is audited here; if it is ours, it is ended after the
+   * commit. Every refusal is `resume_invalid` (or `server_busy`), which costs
+   * no attempt and is never counted by the throttles: a token is not a
+   * password, and 256 random bits cannot be guessed.
+   */
+  async resume(attempt: ResumeAttempt): Promise<LoginVerdict> {
+    const audited = (outcome: 'ok' | 'failed', reason: string | null, username: string | null, detail = 'resume') =>
+      newAuditEntry({ ts: this.clock().toISOString(), event: 'login', username, outcome, reason, peer_address: attempt.peerAddress, mode: 'json', instance_id: this.instanceId, session_id: attempt.sessionId, detail });
+    const fail = async (detail: string, username: string | null, reason: LoginFailReason = 'resume_invalid'): Promise<LoginVerdict> => {
+      await appendAudit(this.db, audited('failed', detail, username));
+      return { ok: false, reason };
+    };
+    if (this.resumption.ttlMs === 0) return fail('resume_off', null);
+    // An address locked for guessing passwords is refused before the token is looked at (the client then meets the lock, explained, with its password).
+    if (throttlingEnabled(this.throttle) && this.throttle.exempt?.contains(attempt.peerAddress) !== true) {
+      const records = await findThrottles(this.db, { address: throttleAddressKey(attempt.peerAddress) });
+      if (decide(this.throttle, { address: byKind(records, 'address') }, this.clock().getTime()).refuse === 'throttled_address') return fail('throttled_address', null);
+    }
+    if (this.#resuming >= this.resumption.maxInFlight) return fail('server_busy', null, 'server_busy');
+    this.#resuming += 1;
+    try {
+      return await this.#resume(attempt, audited);
+    } finally {
+      this.#resuming -= 1;
+    }
+  }
+
+  async #resume(attempt: ResumeAttempt, audited: (outcome: 'ok' | 'failed', reason: string | null, username: string | null, detail?: string) => ReturnType<typeof newAuditEntry>): Promise<LoginVerdict> {
+    const now = this.clock();
+    const at = now.toISOString();
+    const claiming = writeTransaction(this.db, async (trx): Promise<ResumeClaim> => {
+      const taken = await consumeResumeToken(trx, attempt.token, now.getTime());
+      if (taken === undefined) return { kind: 'invalid', detail: 'resume_unknown', username: null };
+      const user = await findUserById(trx, taken.row.user_id);
+      if (taken.expired || user === undefined || user.disabled === 1) {
+        const detail = taken.expired ? 'resume_expired' : user === undefined ? 'unknown_user' : 'disabled';
+        return { kind: 'invalid', detail, username: user?.username ?? taken.row.username_key };
+      }
+      const replaced = await findSessionByUser(trx, user.username);
+      if (replaced !== undefined) {
+        await releaseSessions(trx, [{ id: replaced.id }]);
+        if (replaced.instance_id !== this.instanceId) {
+          // Its instance may be dead (nobody would write its end) or alive (it ends the connection and writes no end): either way the end is written here, once.
+          await requestTakeover(trx, { session_id: replaced.id, instance_id: replaced.instance_id, by_session_id: attempt.sessionId, requested_at: at });
+          const old = { sessionId: replaced.id, username: replaced.username, peerAddress: replaced.peer_address, mode: replaced.mode, instanceId: replaced.instance_id, connectedAt: Date.parse(replaced.connected_at) };
+          await appendAudit(trx, sessionEndEntry(old, 'replaced', now.getTime(), `resumed as session ${attempt.sessionId} on instance ${this.instanceId}`));
+        }
+      }
+      if ((await claimSession(trx, this.#sessionRow(attempt.sessionId, user, attempt.peerAddress, 'json', at))) !== 'claimed') throw SEAT_RACE;
+      await setLastLogin(trx, user.id, at);
+      const token = newResumeToken();
+      await this.#renewToken(trx, user, attempt.sessionId, 'json', now.getTime(), token);
+      await appendAudit(trx, audited('ok', null, user.username, replaced === undefined ? 'resume' : `resume, replaced session ${replaced.id}`));
+      return { kind: 'claimed', user, token, replaced };
+    });
+    const seatOf = (user: UserRow) => this.presence.claim({ sessionId: attempt.sessionId, username: user.username, peerAddress: attempt.peerAddress, mode: 'json', connectedAt: now.getTime() });
+    // The old connection here goes before the new one enters: the others see it leave, then come back.
+    const endReplaced = (claim: ResumeClaim): void => {
+      if (claim.kind === 'claimed' && claim.replaced?.instance_id === this.instanceId) this.resumption.endLocal(claim.replaced.id);
+    };
+    let claim: ResumeClaim | typeof EXCEEDED;
+    try {
+      claim = await within(claiming, Date.now() + LOGIN_STORE_WAIT_MS);
+    } catch (error) {
+      if (error === SEAT_RACE) return { ok: false, reason: 'server_busy' };
+      throw error;
+    }
+    if (claim === EXCEEDED) {
+      claiming.then(
+        (late) => {
+          endReplaced(late);
+          if (late.kind === 'claimed') seatOf(late.user).leave('disconnected');
+        },
+        () => undefined,
+      );
+      this.logger.error('store_busy', { during: 'resume_claim', peer: attempt.peerAddress, waited_ms: LOGIN_STORE_WAIT_MS });
+      return { ok: false, reason: 'server_busy' };
+    }
+    if (claim.kind === 'invalid') {
+      await appendAudit(this.db, audited('failed', claim.detail, claim.username));
+      return { ok: false, reason: 'resume_invalid' };
+    }
+    endReplaced(claim);
+    return { ok: true, username: claim.user.username, seat: seatOf(claim.user), resume: claim.token };
+  }
+
+  /** A token for this login's client, or undefined (resumption off, or text mode, which has no way to use one). */
+  #tokenFor(mode: 'text' | 'json'): string | undefined {
+    return this.resumption.ttlMs > 0 && mode === 'json' ? newResumeToken() : undefined;
+  }
+
+  /** The user's token becomes this login's (or none): an older client's token must not take over a newer session. */
+  async #renewToken(trx: Kysely<Database>, user: UserRow, sessionId: string, mode: 'text' | 'json', at: number, token: string | undefined): Promise<void> {
+    if (token === undefined || mode !== 'json') {
+      await revokeResumeTokens(trx, { usernameKey: user.username_key });
+      return;
+    }
+    await issueResumeToken(trx, { token, userId: user.id, usernameKey: user.username_key, sessionId, at, ttlMs: this.resumption.ttlMs });
+  }
+
+  #sessionRow(sessionId: string, user: UserRow, peerAddress: string, mode: 'text' | 'json', at: string): NewSessionRow {
+    return {
+      id: sessionId,
+      user_id: user.id,
+      username: user.username,
+      username_key: user.username_key,
+      instance_id: this.instanceId,
+      peer_address: peerAddress,
+      mode,
+      connected_at: at,
+      last_activity_at: at,
+      end_request: null,
+      end_request_note: null,
+      end_requested_by: null,
+    };
   }
 
   /** In the background (the login does not wait): a hash of another cost is brought to the configured one. Skipped while the pool is full; the next login tries again. */

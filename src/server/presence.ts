@@ -83,12 +83,17 @@ export class Presence {
     this.room.publish({ type: 'join', user: username }, member);
   }
 
-  /** @internal */
-  left(seat: Seat, member: RoomMember | undefined, reason: EndReason, detail: string | undefined): void {
+  /** @internal `endWritten`: the row is gone and the end audited already (a resume elsewhere took the session over). */
+  left(seat: Seat, member: RoomMember | undefined, reason: EndReason, detail: string | undefined, endWritten = false): void {
     if (member !== undefined) {
       this.room.leave(member);
       // At shutdown everyone leaves at once: each client gets its own goodbye, not a line for every other user.
       if (reason !== 'shutdown') this.room.publish({ type: 'leave', user: seat.session.username, reason: LEAVE_REASON[reason] ?? 'disconnected' }, member);
+    }
+    if (endWritten) {
+      seat.released();
+      if (this.#seats.get(seat.session.sessionId) === seat) this.#seats.delete(seat.session.sessionId);
+      return;
     }
     const end = {
       sessionId: seat.session.sessionId,
@@ -131,13 +136,17 @@ export class Seat {
     this.presence.joined(member, this.session.username);
   }
 
-  /** Out of the room (the others hear why), and the end queued for the store. Later calls do nothing. */
-  leave(reason: EndReason, detail?: string): void {
+  /**
+   * Out of the room (the others hear why), and the end queued for the store
+   * (unless `endWritten`: another instance's resume released the row and
+   * audited the end). Later calls do nothing.
+   */
+  leave(reason: EndReason, detail?: string, endWritten = false): void {
     if (this.#state === 'leaving' || this.#state === 'released') return;
     this.#move('leaving');
     const member = this.#member;
     this.#member = undefined;
-    this.presence.left(this, member, reason, detail);
+    this.presence.left(this, member, reason, detail, endWritten);
   }
 
   /** @internal The end is written. */

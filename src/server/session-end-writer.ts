@@ -5,6 +5,7 @@ import { sqliteCode } from '../store/dialects/sqlite.js';
 import { StoreError } from '../store/errors.js';
 import { writeTransaction } from '../store/open-store.js';
 import type { Database } from '../store/schema.js';
+import { revokeResumeTokens } from '../store/resume-tokens.js';
 import { releaseSessions } from '../store/sessions.js';
 import type { Logger } from './log.js';
 
@@ -23,6 +24,9 @@ export interface SessionEnd {
 /** Store failures that pass by themselves (a lock held by another process, a file made read-only for a while, a full disk): worth retrying. */
 const TRANSIENT_STORE_CODES: ReadonlySet<string> = new Set(['DB_LOCKED', 'DB_READ_ONLY', 'DB_READONLY', 'DB_BUSY', 'DB_UNAVAILABLE', 'DB_IO', 'DB_FULL']);
 const TRANSIENT_SQLITE_PREFIXES = ['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_READONLY', 'SQLITE_IOERR', 'SQLITE_FULL', 'SQLITE_CANTOPEN', 'SQLITE_PROTOCOL'];
+
+/** Ends after which the session's resume token must not work (PROTOCOL.md: quit, kick, removal, disable). */
+const REVOKING_ENDS: ReadonlySet<string> = new Set(['quit', 'kicked', 'removed', 'disabled']);
 
 export function isTransientStoreError(error: unknown): boolean {
   if (error instanceof StoreError) return TRANSIENT_STORE_CODES.has(error.code);
@@ -172,6 +176,8 @@ export class SessionEndWriter {
   async #commit(batch: ReadonlyArray<{ end: SessionEnd; replayed?: true }>): Promise<void> {
     await writeTransaction(this.db, async (trx) => {
       await releaseSessions(trx, batch.map(({ end }) => (end.connectedAt === undefined ? { id: end.sessionId } : { id: end.sessionId, connectedAt: end.connectedAt })));
+      const revoked = batch.filter(({ end }) => REVOKING_ENDS.has(end.audit.reason ?? '')).map(({ end }) => end.sessionId);
+      if (revoked.length > 0) await revokeResumeTokens(trx, { sessionIds: revoked });
       // Only a replayed end can already be in the log (its run may have written it just before stopping); a live one was never written.
       const replayed = batch.filter((item) => item.replayed).map((item) => item.end.sessionId);
       const done = replayed.length === 0 ? new Set<string>() : await sessionsWithEnd(trx, replayed);

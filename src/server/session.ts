@@ -27,13 +27,15 @@ export class IllegalTransitionError extends Error {
   }
 }
 
-export type LoginOutcome = { ok: true; username: string; others: string[] } | { ok: false; reason: LoginFailReason; retryAfter?: number; message?: string };
+export type LoginOutcome = { ok: true; username: string; others: string[]; resume?: string } | { ok: false; reason: LoginFailReason; retryAfter?: number; message?: string };
 
 /** What a session needs from the world; the connection provides it. */
 export interface SessionHost {
   send(event: ServerEvent): void;
   /** Starts checking credentials; the answer comes back through `Session.loginFinished`. */
   beginLogin(username: string, password: string): void;
+  /** Starts checking a resume token (JSON mode); the answer comes back through `Session.loginFinished`. */
+  beginResume(token: string): void;
   /** Called right after login_ok was sent: join the room from here on. */
   enterRoom(username: string): void;
   broadcast(text: string): void;
@@ -73,6 +75,8 @@ export class Session {
   #pendingUsername: string | undefined;
   #failures = 0;
   #username: string | undefined;
+  /** One resume per connection: a second is refused unseen (guessing tokens gets one try per connection). */
+  #resumeTried = false;
   /** Every line counts, of any type: one budget for all of them (see #withinBudget). */
   #flood: FloodGuard;
 
@@ -136,11 +140,12 @@ export class Session {
       this.#username = outcome.username;
       this.#flood = new FloodGuard(this.options.rateBurst, this.options.rateLimitPerSecond, this.host.now());
       this.#setState('chatting');
-      this.host.send({ type: 'login_ok', username: outcome.username, users: outcome.others, help: HELP_TEXT });
+      this.host.send({ type: 'login_ok', username: outcome.username, users: outcome.others, help: HELP_TEXT, ...(outcome.resume === undefined ? {} : { resume: outcome.resume }) });
       this.host.enterRoom(outcome.username);
       return;
     }
-    if (outcome.reason !== 'server_busy') this.#failures += 1;
+    // Neither a full queue nor a stale token says anything about a password.
+    if (outcome.reason !== 'server_busy' && outcome.reason !== 'resume_invalid') this.#failures += 1;
     this.#setState('awaiting-login');
     this.host.send({ type: 'login_failed', reason: outcome.reason, attempts_left: this.attemptsLeft, ...(outcome.retryAfter === undefined ? {} : { retry_after: outcome.retryAfter, message: outcome.message }) });
     if (this.attemptsLeft <= 0) {
@@ -179,6 +184,13 @@ export class Session {
       if (this.#state === 'awaiting-login' && error.messageType === 'login') {
         this.#setState('authenticating');
         this.loginFinished({ ok: false, reason: 'bad_request' });
+        return;
+      }
+      // A malformed resume is a token that cannot be good: refused like one, at no cost.
+      if (this.#state === 'awaiting-login' && error.messageType === 'resume') {
+        this.#resumeTried = true;
+        this.#setState('authenticating');
+        this.loginFinished({ ok: false, reason: 'resume_invalid' });
         return;
       }
       this.#error(error.code, error.message);
@@ -263,6 +275,17 @@ export class Session {
     session.host.beginLogin(request.username, request.password);
   }
 
+  static #resume(session: Session, request: Request): void {
+    if (request.type !== 'resume') return;
+    session.#setState('authenticating');
+    if (session.#resumeTried) {
+      session.loginFinished({ ok: false, reason: 'resume_invalid' });
+      return;
+    }
+    session.#resumeTried = true;
+    session.host.beginResume(request.token);
+  }
+
   static #say(session: Session, request: Request): void {
     if (request.type !== 'say') return;
     const text = sanitizeText(request.text);
@@ -286,6 +309,7 @@ export class Session {
   static readonly commands: Readonly<Record<RequestType, CommandSpec>> = {
     hello: { states: ['new', 'awaiting-login'], refusal: 'bad_request', run: (s) => Session.#hello(s) },
     login: { states: ['awaiting-login'], refusal: 'bad_request', run: (s, r) => Session.#login(s, r) },
+    resume: { states: ['awaiting-login'], refusal: 'bad_request', run: (s, r) => Session.#resume(s, r) },
     say: { states: ['chatting'], refusal: 'not_logged_in', run: (s, r) => Session.#say(s, r) },
     who: { states: ['chatting'], refusal: 'not_logged_in', run: (s) => Session.#who(s) },
     help: { states: ['chatting'], refusal: 'not_logged_in', run: (s) => Session.#help(s) },

@@ -11,6 +11,8 @@ export interface Database {
   audit_log: AuditLogTable;
   login_throttles: LoginThrottlesTable;
   messages: MessagesTable;
+  resume_tokens: ResumeTokensTable;
+  session_takeovers: SessionTakeoversTable;
 }
 
 export interface UsersTable {
@@ -123,6 +125,33 @@ export interface MessagesTable {
   ts: string;
 }
 
+/**
+ * Session resumption: the one live token of a user (its newest login's),
+ * kept only as a hash. Deleted when used, on quit, kick, removal, disable
+ * and password change, and after expires_at.
+ */
+export interface ResumeTokensTable {
+  /** Hex SHA-256 of the token. */
+  token_hash: string;
+  user_id: number;
+  username_key: string;
+  /** The session the token was issued to (its end by quit revokes it). */
+  session_id: string;
+  issued_at: string;
+  expires_at: string;
+}
+
+/**
+ * A resume took over a session held by another instance: that instance ends
+ * the old connection (bye `replaced`) and deletes the row.
+ */
+export interface SessionTakeoversTable {
+  session_id: string;
+  instance_id: string;
+  by_session_id: string;
+  requested_at: string;
+}
+
 export const AUDIT_EVENTS = [
   'login',
   'session_end',
@@ -147,3 +176,5 @@ export type AuditRow = Selectable<AuditLogTable>;
 export type NewAuditRow = Insertable<AuditLogTable>;
 export type ThrottleRow = Selectable<LoginThrottlesTable>;
 export type MessageRow = Selectable<MessagesTable>;
+export type ResumeTokenRow = Selectable<ResumeTokensTable>;
+export type SessionTakeoverRow = Selectable<SessionTakeoversTable>;

@@ -39,6 +39,10 @@ export async function findUser(db: Kysely<Database>, username: string): Promise<
   return db.selectFrom('users').selectAll().where('username_key', '=', usernameKey(username)).executeTakeFirst();
 }
 
+export async function findUserById(db: Kysely<Database>, userId: number): Promise<UserRow | undefined> {
+  return db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst();
+}
+
 export async function getUser(db: Kysely<Database>, username: string): Promise<UserRow> {
   const user = await findUser(db, username);
   if (user === undefined) throw new StoreError('USER_NOT_FOUND', `no such user: ${username}`);

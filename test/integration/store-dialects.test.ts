@@ -6,6 +6,8 @@ import { migrations } from '../../migrations/index.js';
 import { openStore, writeTransaction, type Store } from '../../src/store/open-store.js';
 import type { NewSessionRow } from '../../src/store/schema.js';
 import { claimSession, findSessionByUser, releaseSessions } from '../../src/store/sessions.js';
+import { consumeResumeToken, findResumeTokenOfUser, hashResumeToken, issueResumeToken, newResumeToken, pruneExpiredResumeTokens, revokeResumeTokens } from '../../src/store/resume-tokens.js';
+import { deleteTakeovers, pendingTakeovers, requestTakeover } from '../../src/store/session-takeovers.js';
 import { findThrottles, saveThrottle } from '../../src/store/throttles.js';
 import { countUsers, deleteUser, findUser, insertUser, listUsers, setDisabled } from '../../src/store/users.js';
 import { createTestDatabase, postgresAvailable } from '../helpers/postgres.js';
@@ -158,6 +160,57 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       expect(await purgeMessages(db, msg(300).ts)).toBe(50);
       expect(await purgeMessages(db, undefined)).toBe(301);
       expect(await recentMessages(db, 50)).toEqual([]);
+    });
+
+    it('resume tokens: stored hashed, one per user, consumed exactly once by 20 racing resumes, revoked, pruned in bounded batches, gone with the user', async () => {
+      const { db } = await (await fresh(kind)).open();
+      const shon = await insertUser(db, { username: 'Shon', passwordHash: 'h', at });
+      const now = Date.parse(at);
+      const first = newResumeToken();
+      expect(first).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      await issueResumeToken(db, { token: first, userId: shon.id, usernameKey: 'shon', sessionId: 's1', at: now, ttlMs: 60_000 });
+      expect((await findResumeTokenOfUser(db, 'shon'))?.token_hash).toBe(hashResumeToken(first));
+      // A newer login's token replaces the older one.
+      const second = newResumeToken();
+      await issueResumeToken(db, { token: second, userId: shon.id, usernameKey: 'shon', sessionId: 's2', at: now, ttlMs: 60_000 });
+      expect(await consumeResumeToken(db, first, now)).toBeUndefined();
+      const results = await Promise.all(Array.from({ length: 20 }, () => writeTransaction(db, (trx) => consumeResumeToken(trx, second, now))));
+      const winners = results.filter((r) => r !== undefined);
+      expect(winners).toHaveLength(1);
+      expect(winners[0]).toMatchObject({ expired: false, row: { session_id: 's2', username_key: 'shon' } });
+
+      const third = newResumeToken();
+      await issueResumeToken(db, { token: third, userId: shon.id, usernameKey: 'shon', sessionId: 's3', at: now, ttlMs: 1000 });
+      expect(await consumeResumeToken(db, third, now + 1000)).toMatchObject({ expired: true });
+      await issueResumeToken(db, { token: newResumeToken(), userId: shon.id, usernameKey: 'shon', sessionId: 's4', at: now, ttlMs: 1000 });
+      expect(await revokeResumeTokens(db, { sessionIds: ['s4'] })).toBe(1);
+      await issueResumeToken(db, { token: newResumeToken(), userId: shon.id, usernameKey: 'shon', sessionId: 's5', at: now, ttlMs: 1000 });
+      expect(await revokeResumeTokens(db, { usernameKey: 'shon' })).toBe(1);
+
+      // Expired rows go in batches of the given size.
+      const users = await Promise.all(Array.from({ length: 5 }, (_, i) => insertUser(db, { username: `u${i}`, passwordHash: 'h', at })));
+      for (const user of users) await issueResumeToken(db, { token: newResumeToken(), userId: user.id, usernameKey: user.username_key, sessionId: `x${user.id}`, at: now, ttlMs: 1000 });
+      expect(await pruneExpiredResumeTokens(db, now + 500, 2)).toBe(0);
+      expect(await pruneExpiredResumeTokens(db, now + 1000, 2)).toBe(2);
+      expect(await pruneExpiredResumeTokens(db, now + 1000, 10)).toBe(3);
+      // A removed user's token goes with the row (foreign key).
+      await issueResumeToken(db, { token: newResumeToken(), userId: users[0]!.id, usernameKey: 'u0', sessionId: 'y', at: now, ttlMs: 1000 });
+      await deleteUser(db, users[0]!.id);
+      expect(await findResumeTokenOfUser(db, 'u0')).toBeUndefined();
+    });
+
+    it('session takeovers: asked once per session, listed per instance, deleted, and gone with a dead instance', async () => {
+      const { db } = await (await fresh(kind)).open();
+      const instance = randomUUID();
+      await db.insertInto('instances').values({ id: instance, hostname: 'h', pid: 1, listen_address: 'x', started_at: at, heartbeat_at: at }).execute();
+      await requestTakeover(db, { session_id: 'old', instance_id: instance, by_session_id: 'new', requested_at: at });
+      await requestTakeover(db, { session_id: 'old', instance_id: instance, by_session_id: 'newer', requested_at: at });
+      expect(await pendingTakeovers(db, instance)).toEqual([{ session_id: 'old', instance_id: instance, by_session_id: 'new', requested_at: at }]);
+      await deleteTakeovers(db, ['old']);
+      expect(await pendingTakeovers(db, instance)).toEqual([]);
+      await requestTakeover(db, { session_id: 'old2', instance_id: instance, by_session_id: 'new', requested_at: at });
+      await db.deleteFrom('instances').where('id', '=', instance).execute();
+      expect(await pendingTakeovers(db, instance)).toEqual([]);
     });
   });
 }

@@ -65,7 +65,17 @@ describe('buildServerConfig: defaults', () => {
       proxyProtocol: false,
       trustedProxies: '127.0.0.0/8,::1/128',
       throttleExempt: '',
+      resumeTtlMs: 86_400_000,
     });
+  });
+
+  it('--resume-ttl takes a duration, or 0 / off for resumption off; bounds are stated', () => {
+    expect(buildServerConfig({ 'resume-ttl': '2h' }, {}).resumeTtlMs).toBe(7_200_000);
+    expect(buildServerConfig({ 'resume-ttl': 'off' }, {}).resumeTtlMs).toBe(0);
+    expect(buildServerConfig({}, { CHAT_RESUME_TTL: 'OFF' }).resumeTtlMs).toBe(0);
+    expect(buildServerConfig({ 'resume-ttl': '0' }, {}).resumeTtlMs).toBe(0);
+    expect(() => buildServerConfig({ 'resume-ttl': '31d' }, {})).toThrow(/--resume-ttl .*at most 30d/);
+    expect(() => buildServerConfig({ 'resume-ttl': 'soon' }, {})).toThrow(/--resume-ttl/);
   });
 
   it('the result is frozen', () => {
