@@ -31,6 +31,9 @@ export interface Timing {
   readonly loginTimeoutMs: number;
   /** Delays before resending a rate-limited piped line; one retry per entry. */
   readonly rateLimitRetryMs: readonly number[];
+  /** First pause before reconnecting after a lost connection; it doubles up to `reconnectMaxMs`, each with ±50% jitter. */
+  readonly reconnectMinMs: number;
+  readonly reconnectMaxMs: number;
 }
 
 export const DEFAULT_TIMING: Timing = Object.freeze({
@@ -38,7 +41,25 @@ export const DEFAULT_TIMING: Timing = Object.freeze({
   ackTimeoutMs: 30_000,
   loginTimeoutMs: 30_000,
   rateLimitRetryMs: Object.freeze([1000, 2000, 4000, 8000]),
+  reconnectMinMs: 250,
+  reconnectMaxMs: 10_000,
 });
+
+/** Waits for a reconnect: `base` ±50%, so a thousand clients dropped at once do not come back in one burst. */
+export function reconnectDelay(base: number, random: () => number = Math.random): number {
+  return Math.round(base * (0.5 + random()));
+}
+
+/**
+ * Whether a session that ended so is worth getting back by itself: a
+ * connection lost without a goodbye, or a server that is shutting down (a
+ * restart, or an instance taken out of a cluster). Never after leaving on
+ * purpose, a kick, a removal or disable, being replaced by a resume
+ * elsewhere, or any other goodbye.
+ */
+export function shouldReconnect(end: SessionEnd): boolean {
+  return end.bye === undefined || end.bye.reason === 'shutdown';
+}
 
 /** Lines waiting for their ack shown above the input at most; older ones still wait, unshown. */
 const MAX_PENDING_SHOWN = 5;
@@ -78,8 +99,12 @@ export async function runClient(options: ClientOptions, io: ClientIo, version: s
     io.stderr.write(`chat-client: ${error.message}\n`);
     return EXIT_USAGE;
   }
+  const reconnect = async (): Promise<ChatClient> => {
+    const tls = options.tls === undefined ? undefined : tlsConnectOptions(options.address, options.tls, { stderr: io.stderr, confirm: undefined });
+    return ChatClient.connect(options.address, { timeoutMs: options.connectTimeoutMs, clientName: `chat-client/${version}`, ...(tls === undefined ? {} : { tls }) });
+  };
   try {
-    return options.interactive ? await runInteractive(client, options, io, timing) : await runPiped(client, options, io, timing);
+    return options.interactive ? await runInteractive(client, options, io, timing, reconnect) : await runPiped(client, options, io, timing);
   } finally {
     client.destroy();
   }
@@ -115,16 +140,44 @@ async function waitForEnd(client: ChatClient, timeoutMs: number): Promise<Sessio
   });
 }
 
-type LoginOutcome = { readonly ok: LoginOk } | { readonly exitCode: number };
+type LoginOutcome = { readonly ok: LoginOk; readonly username: string; readonly password: string } | { readonly exitCode: number };
 
 /** A login reply, or how the session ended while waiting for it. */
 async function attemptLogin(client: ChatClient, username: string, password: string, timing: Timing): Promise<LoginOk | LoginFailed | SessionEnd> {
+  return settleLogin(client.login(username, password, timing.loginTimeoutMs));
+}
+
+async function settleLogin(reply: Promise<LoginOk | LoginFailed>): Promise<LoginOk | LoginFailed | SessionEnd> {
   try {
-    return await client.login(username, password, timing.loginTimeoutMs);
+    return await reply;
   } catch (error) {
     if (error instanceof SessionEndedError) return error.end;
     throw error;
   }
+}
+
+type Regained = { readonly kind: 'ok'; readonly ok: LoginOk } | { readonly kind: 'retry' } | { readonly kind: 'refused'; readonly reply: LoginFailed };
+
+/**
+ * Gets the session back on a new connection: `resume` with the token first
+ * (no password, no bcrypt run on the server); the password the client already
+ * holds only if the token is refused. A busy server or a connection lost
+ * again means try later; any other refusal is final.
+ */
+async function regain(client: ChatClient, token: string | undefined, username: string, password: string, timing: Timing): Promise<Regained & { tokenRefused: boolean }> {
+  let tokenRefused = false;
+  if (token !== undefined) {
+    const reply = await settleLogin(client.resume(token, timing.loginTimeoutMs));
+    if (!('type' in reply)) return { kind: 'retry', tokenRefused };
+    if (reply.type === 'login_ok') return { kind: 'ok', ok: reply, tokenRefused };
+    if (reply.reason !== 'resume_invalid') return { kind: 'retry', tokenRefused };
+    tokenRefused = true;
+  }
+  const reply = await attemptLogin(client, username, password, timing);
+  if (!('type' in reply)) return { kind: 'retry', tokenRefused };
+  if (reply.type === 'login_ok') return { kind: 'ok', ok: reply, tokenRefused };
+  if (reply.reason === 'server_busy') return { kind: 'retry', tokenRefused };
+  return { kind: 'refused', reply, tokenRefused };
 }
 
 /**
@@ -163,7 +216,7 @@ async function loginInteractive(client: ChatClient, options: ClientOptions, io: 
     }
     const reply = await attemptLogin(client, username, password, timing);
     if (!('type' in reply)) return ended();
-    if (reply.type === 'login_ok') return { ok: reply };
+    if (reply.type === 'login_ok') return { ok: reply, username, password };
     show(renderServerMessage(reply, ctx()));
     if (reply.attempts_left <= 0) {
       await waitForEnd(client, timing.quitTimeoutMs);
@@ -176,11 +229,11 @@ async function loginInteractive(client: ChatClient, options: ClientOptions, io: 
   }
 }
 
-async function runInteractive(client: ChatClient, options: ClientOptions, io: ClientIo, timing: Timing): Promise<number> {
+async function runInteractive(first: ChatClient, options: ClientOptions, io: ClientIo, timing: Timing, connect: () => Promise<ChatClient>): Promise<number> {
   const term = new Terminal(io.stdin, io.stdout);
   const ctx = (): RenderContext => context(io, options.color);
   const show = (lines: readonly DisplayLine[]): void => term.print(lines.map((l) => l.text));
-  const server = client.serverHello?.server;
+  const server = first.serverHello?.server;
   show([renderLocal('notice', `Connected to ${formatAddress(options.address)}${typeof server === 'string' ? ` (${sanitizeText(server)})` : ''}.`, ctx())]);
 
   // Before the chat starts, a leave request or the end of the session cancels the question being asked.
@@ -188,73 +241,155 @@ async function runInteractive(client: ChatClient, options: ClientOptions, io: Cl
   let leave = (): void => stopLogin.abort('leave');
   io.onLeaveRequest?.(() => leave());
   const onEndDuringLogin = (): void => stopLogin.abort();
-  client.once('end', onEndDuringLogin);
-  const login = await loginInteractive(client, options, io, term, stopLogin.signal, timing);
-  client.off('end', onEndDuringLogin);
+  first.once('end', onEndDuringLogin);
+  const login = await loginInteractive(first, options, io, term, stopLogin.signal, timing);
+  first.off('end', onEndDuringLogin);
   if ('exitCode' in login) {
-    if (client.sessionEnd === undefined) await client.quit(timing.quitTimeoutMs);
+    if (first.sessionEnd === undefined) await first.quit(timing.quitTimeoutMs);
     return login.exitCode;
   }
   const me = sanitizeText(login.ok.username);
   const help = typeof login.ok.help === 'string' ? login.ok.help : '';
+  let client = first;
+  let token = typeof login.ok.resume === 'string' ? login.ok.resume : undefined;
 
-  return new Promise<number>((resolve) => {
-    let leaving = false;
-    const replies = new ReplyQueue();
-    // Our lines waiting for the server's ack, kept just above the input line; never shown as sent before the ack.
-    const showPending = (): void => term.setStatus(replies.pendingSays.slice(-MAX_PENDING_SHOWN).map((say) => renderOwn(me, say.text, { kind: 'pending' }, ctx()).text));
-    leave = (): void => {
-      if (leaving) return;
-      leaving = true;
-      term.stopChat();
-      void client.quit(timing.quitTimeoutMs);
-    };
-    const onMessage = (message: ServerMessage): void => {
-      if (message.type === 'bye') return; // shown at the end
-      const settled = replies.settle(message);
-      if (settled?.request.kind === 'say') {
-        const status: OwnLineStatus = settled.outcome === 'done' ? { kind: 'sent' } : { kind: 'refused', reason: settled.reason };
-        show([renderOwn(me, settled.request.text, status, ctx())]);
-        showPending();
-        return;
-      }
-      show(renderServerMessage(message, ctx()));
-    };
-    client.on('message', onMessage);
-    client.once('end', (end) => {
-      client.off('message', onMessage);
-      // The ack of these may have been lost with the connection: say so, never "sent".
-      show(replies.drainSays().map((say) => renderOwn(me, say.text, { kind: 'unconfirmed' }, ctx())));
-      term.stopChat();
-      show(endLines(end, ctx()));
-      const onPurpose = leaving && (end.bye === undefined || end.bye.reason === 'quit');
-      resolve(onPurpose ? EXIT_OK : EXIT_SESSION);
-    });
-
-    term.startChat(`${me}> `, {
-      leave: () => leave(),
-      line: (text) => {
-        const command = parseTextCommand(text);
-        if (command !== undefined) {
-          if (command.kind === 'exit') leave();
-          else if (command.kind === 'who') {
-            if (client.send({ type: 'who' })) replies.who();
-          } else if (command.kind === 'help') show(renderHelp(help, ctx()));
-          else show([renderLocal('error', unknownCommand(command.name), ctx())]);
+  try {
+    return await new Promise<number>((resolve) => {
+      let leaving = false;
+      /** Set while the connection is lost and being got back. */
+      let reconnecting = false;
+      let wakeReconnect: (() => void) | undefined;
+      const replies = new ReplyQueue();
+      // Our lines waiting for the server's ack, kept just above the input line; never shown as sent before the ack.
+      const showPending = (): void => term.setStatus(replies.pendingSays.slice(-MAX_PENDING_SHOWN).map((say) => renderOwn(me, say.text, { kind: 'pending' }, ctx()).text));
+      const finish = (lines: readonly DisplayLine[], code: number): void => {
+        term.stopChat();
+        show(lines);
+        resolve(code);
+      };
+      leave = (): void => {
+        if (leaving) return;
+        leaving = true;
+        if (reconnecting) {
+          wakeReconnect?.();
           return;
         }
-        if (isBlank(text) || leaving) return;
-        const say = replies.say(text);
-        if (!client.send({ type: 'say', text, id: say.id })) {
-          replies.cancel(say.id);
-          show([renderOwn(me, text, { kind: 'refused', reason: `longer than the server's limit (${client.maxLineBytes} bytes)` }, ctx())]);
+        term.stopChat();
+        void client.quit(timing.quitTimeoutMs);
+      };
+      const onMessage = (message: ServerMessage): void => {
+        if (message.type === 'bye') return; // shown at the end
+        const settled = replies.settle(message);
+        if (settled?.request.kind === 'say') {
+          const status: OwnLineStatus = settled.outcome === 'done' ? { kind: 'sent' } : { kind: 'refused', reason: settled.reason };
+          show([renderOwn(me, settled.request.text, status, ctx())]);
+          showPending();
           return;
         }
-        showPending();
-      },
+        show(renderServerMessage(message, ctx()));
+      };
+      const attach = (current: ChatClient): void => {
+        current.on('message', onMessage);
+        current.once('end', (end) => {
+          current.off('message', onMessage);
+          // The ack of these may have been lost with the connection: say so, never "sent".
+          show(replies.drainSays().map((say) => renderOwn(me, say.text, { kind: 'unconfirmed' }, ctx())));
+          showPending();
+          if (!leaving && shouldReconnect(end)) {
+            if (end.bye !== undefined) show(renderServerMessage(end.bye, ctx()));
+            void getBack();
+            return;
+          }
+          const onPurpose = leaving && (end.bye === undefined || end.bye.reason === 'quit');
+          finish(endLines(end, ctx()), onPurpose ? EXIT_OK : EXIT_SESSION);
+        });
+      };
+      const pause = (ms: number): Promise<void> =>
+        new Promise((done) => {
+          const timer = setTimeout(done, ms);
+          wakeReconnect = () => {
+            clearTimeout(timer);
+            done();
+          };
+        });
+      /** Backoff with jitter until the session is back (the typed line stays as it is meanwhile), or the user leaves, or a login is refused. */
+      const getBack = async (): Promise<void> => {
+        reconnecting = true;
+        let base = timing.reconnectMinMs;
+        for (;;) {
+          const wait = reconnectDelay(base);
+          base = Math.min(base * 2, timing.reconnectMaxMs);
+          show([renderLocal('notice', `Connection lost; reconnecting in ${(wait / 1000).toFixed(1)} s...`, ctx())]);
+          await pause(wait);
+          if (leaving) return finish([], EXIT_OK);
+          let next: ChatClient;
+          try {
+            next = await connect();
+          } catch (error) {
+            if (!(error instanceof ConnectError)) throw error;
+            // A server whose identity changed, or that is not a chat-server any more, is not retried.
+            if (error.code === 'untrusted' || error.code === 'not_chat') return finish([renderLocal('error', error.message, ctx())], EXIT_SESSION);
+            continue;
+          }
+          const outcome = await regain(next, token, login.username, login.password, timing);
+          if (leaving) {
+            await next.quit(timing.quitTimeoutMs);
+            next.destroy();
+            return finish([], EXIT_OK);
+          }
+          if (outcome.kind === 'retry') {
+            next.destroy();
+            continue;
+          }
+          if (outcome.kind === 'refused') {
+            await next.quit(timing.quitTimeoutMs);
+            next.destroy();
+            return finish(renderServerMessage(outcome.reply, ctx()), EXIT_SESSION);
+          }
+          client.destroy();
+          client = next;
+          token = typeof outcome.ok.resume === 'string' ? outcome.ok.resume : undefined;
+          reconnecting = false;
+          wakeReconnect = undefined;
+          attach(next);
+          const others = Array.isArray(outcome.ok.users) ? outcome.ok.users.map((u) => sanitizeText(String(u))) : [];
+          show([renderLocal('notice', `Reconnected${outcome.tokenRefused ? ' (logged in again with your password)' : ''}. Online now: ${others.length === 0 ? 'nobody else' : others.join(', ')}.`, ctx())]);
+          return;
+        }
+      };
+      attach(client);
+
+      term.startChat(`${me}> `, {
+        leave: () => leave(),
+        line: (text) => {
+          const command = parseTextCommand(text);
+          if (command !== undefined) {
+            if (command.kind === 'exit') leave();
+            else if (command.kind === 'who') {
+              if (client.send({ type: 'who' })) replies.who();
+            } else if (command.kind === 'help') show(renderHelp(help, ctx()));
+            else show([renderLocal('error', unknownCommand(command.name), ctx())]);
+            return;
+          }
+          if (isBlank(text) || leaving) return;
+          if (reconnecting) {
+            show([renderOwn(me, text, { kind: 'refused', reason: 'not connected, reconnecting' }, ctx())]);
+            return;
+          }
+          const say = replies.say(text);
+          if (!client.send({ type: 'say', text, id: say.id })) {
+            replies.cancel(say.id);
+            show([renderOwn(me, text, { kind: 'refused', reason: `longer than the server's limit (${client.maxLineBytes} bytes)` }, ctx())]);
+            return;
+          }
+          showPending();
+        },
+      });
+      show(renderServerMessage(login.ok, ctx()));
     });
-    show(renderServerMessage(login.ok, ctx()));
-  });
+  } finally {
+    if (client !== first) client.destroy();
+  }
 }
 
 /** Lines of a non-terminal stdin, read on demand; null at the end. */

@@ -332,10 +332,19 @@ export class ChatClient extends EventEmitter<ChatClientEvents> {
   }
 
   /** One login attempt; resolves with `login_ok` or `login_failed`. */
-  async login(username: string, password: string, timeoutMs?: number): Promise<LoginOk | LoginFailed> {
+  login(username: string, password: string, timeoutMs?: number): Promise<LoginOk | LoginFailed> {
+    return this.#authenticate({ type: 'login', username, password }, timeoutMs);
+  }
+
+  /** A `resume` with the token of an earlier `login_ok` instead of a login; resolves with `login_ok` or `login_failed` (`resume_invalid`: log in with the password). */
+  resume(token: string, timeoutMs?: number): Promise<LoginOk | LoginFailed> {
+    return this.#authenticate({ type: 'resume', token }, timeoutMs);
+  }
+
+  async #authenticate(request: ClientMessage, timeoutMs: number | undefined): Promise<LoginOk | LoginFailed> {
     this.#setStatus('authenticating');
     const reply = this.next<LoginOk | LoginFailed>((m) => m.type === 'login_ok' || m.type === 'login_failed', timeoutMs);
-    this.send({ type: 'login', username, password });
+    this.send(request);
     const result = await reply;
     if (this.#status === 'authenticating') this.#setStatus(result.type === 'login_ok' ? 'chatting' : 'ready');
     return result;

@@ -7,6 +7,7 @@ import { IllegalTransitionError, Session, type SessionHost, type SessionOptions 
 type Call =
   | { call: 'send'; event: ServerEvent }
   | { call: 'beginLogin'; username: string; password: string }
+  | { call: 'beginResume'; token: string }
   | { call: 'enterRoom'; username: string }
   | { call: 'broadcast'; text: string }
   | { call: 'close'; bye: Bye | undefined };
@@ -23,6 +24,9 @@ class FakeHost implements SessionHost {
   }
   beginLogin(username: string, password: string): void {
     this.calls.push({ call: 'beginLogin', username, password });
+  }
+  beginResume(token: string): void {
+    this.calls.push({ call: 'beginResume', token });
   }
   enterRoom(username: string): void {
     this.calls.push({ call: 'enterRoom', username });
@@ -718,5 +722,44 @@ describe('Session: states and ending', () => {
     waiting.session.end('login_timeout');
     expect(waiting.session.state).toBe('closed');
     expect(waiting.host.calls.at(-1)).toEqual(bye('login_timeout'));
+  });
+});
+
+describe('Session, JSON mode: resume (PROTOCOL.md additions)', () => {
+  it('hands the token on, and a login_ok after it carries the new token', () => {
+    const { host, session } = setup();
+    session.receiveLine('{"type":"hello","proto":1}');
+    host.take();
+    session.receiveLine('{"type":"resume","token":"abc"}');
+    expect(session.state).toBe('authenticating');
+    expect(host.take()).toEqual([{ call: 'beginResume', token: 'abc' }]);
+    session.loginFinished({ ok: true, username: 'shon', others: ['ron'], resume: 'next' });
+    expect(host.take()).toEqual([send({ type: 'login_ok', username: 'shon', users: ['ron'], help: HELP_TEXT, resume: 'next' }), { call: 'enterRoom', username: 'shon' }]);
+  });
+
+  it('resume_invalid costs no attempt; a second resume on one connection is refused unseen; a password login still works', () => {
+    const { host, session } = setup();
+    session.receiveLine('{"type":"hello","proto":1}');
+    session.receiveLine('{"type":"resume","token":"abc"}');
+    session.loginFinished({ ok: false, reason: 'resume_invalid' });
+    expect(session.attemptsLeft).toBe(3);
+    host.take();
+    session.receiveLine('{"type":"resume","token":"def"}');
+    expect(host.take()).toEqual([send({ type: 'login_failed', reason: 'resume_invalid', attempts_left: 3 })]);
+    session.receiveLine('{"type":"login","username":"shon","password":"pw"}');
+    expect(host.take()).toEqual([{ call: 'beginLogin', username: 'shon', password: 'pw' }]);
+  });
+
+  it('a malformed resume is resume_invalid at no cost; resume is not allowed before hello or after login', () => {
+    const { host, session } = setup();
+    session.receiveLine('{"type":"resume","token":"abc"}');
+    expect(host.take()).toEqual([error('bad_request')]);
+    session.receiveLine('{"type":"hello","proto":1}');
+    host.take();
+    session.receiveLine('{"type":"resume","token":7}');
+    expect(host.take()).toEqual([send({ type: 'login_failed', reason: 'resume_invalid', attempts_left: 3 })]);
+    const logged = jsonLoggedIn();
+    logged.session.receiveLine('{"type":"resume","token":"abc"}');
+    expect(logged.host.take()).toEqual([error('bad_request')]);
   });
 });
