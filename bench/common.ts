@@ -105,6 +105,8 @@ export interface PaceStartRequest {
   senders: number;
   /** Messages per second per sender. */
   rate: number;
+  /** Spread the senders' sends over each period instead of sending together (default: together). */
+  stagger?: boolean;
 }
 
 export interface CountersResult {

@@ -336,10 +336,13 @@ function paceStart(req: PaceStartRequest): void {
   const senders = pickSenders(group, req.senders);
   const started = nowMs();
   const sentBy = new Map<Client, number>(senders.map((s) => [s, 0]));
+  // Staggered: sender i of n is i/n of a period ahead, so the sends of one period are spread over it.
+  const phase = new Map<Client, number>(senders.map((s, i) => [s, req.stagger === true ? i / senders.length : 0]));
   clearInterval(group.paceTimer);
   group.paceTimer = setInterval(() => {
-    const due = Math.floor(((nowMs() - started) / 1000) * req.rate);
+    const periods = ((nowMs() - started) / 1000) * req.rate;
     for (const sender of senders) {
+      const due = Math.floor(periods + phase.get(sender)!);
       const count = due - sentBy.get(sender)!;
       if (count <= 0) continue;
       sentBy.set(sender, due);

@@ -3,7 +3,7 @@
  * processes, drives them from forked load-generator processes over loopback,
  * and prints a table plus one `BENCH_JSON {...}` line with every number.
  *
- *   node dist/bench/run.js [--quick] [--only saturation,latency,memory,storm]
+ *   node dist/bench/run.js [--quick] [--only saturation,latency,memory,storm,locked-store,flooders]
  *                          [--duration SECONDS] [--rounds N] [--generators N] [--profile]
  *                          [--server-args "FLAGS"] [--node-flags "FLAGS"]
  *
@@ -35,14 +35,16 @@ import {
   type WireKind,
 } from './common.js';
 import { formatLockedStore, LOCKED_STORE_HEAD, scenarioLockedStore, type LockedStoreResult } from './locked-store.js';
+import { defaultFloodersPlan, FLOODERS_HEAD, formatFlooders, scenarioFlooders, type FloodersDeps, type FloodersResult } from './flooders.js';
 import { formatSummary, readProfile, summarizeProfile, type ProfileSummary } from './profile-summary.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..', '..');
 const RELAY_MAIN = join(HERE, 'relay.js');
 const LOADGEN_MAIN = join(HERE, 'loadgen.js');
+const FLOODER_MAIN = join(HERE, 'flooder.js');
 
-const SCENARIOS = ['saturation', 'latency', 'memory', 'storm', 'locked-store'] as const;
+const SCENARIOS = ['saturation', 'latency', 'memory', 'storm', 'locked-store', 'flooders'] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 
 const CHAT_PASSWORD = 'bench-chat-pw';
@@ -51,6 +53,13 @@ const STORM_PASSWORD = 'bench-storm-pw';
 const WINDOW = 8;
 /** Flags that take the server's per-user and per-address limits out of the way of a load test. */
 const UNLIMITED = ['--rate-limit', '0', '--max-connections', '0', '--max-per-address', '0', '--max-prelogin', '0', '--max-prelogin-per-address', '0', '--max-prelogin-per-prefix', '0', '--heartbeat', '0', '--login-timeout', '0'];
+/**
+ * The chat users' hashes are at cost 4, so the server runs at cost 4 too, as a
+ * real server whose hashes are at its own cost: at the default 12 it would
+ * rehash each of them after login (0.3 s of a hash worker each), and that
+ * background CPU would be counted in the measurements. The storm sets 12.
+ */
+const BENCH_COST = ['--bcrypt-cost', '4'];
 /** A send queue large enough that a busy generator is not dropped as a slow consumer (0 would mean unbounded). */
 const BENCH_SENDQ = ['--sendq', '64MiB'];
 
@@ -253,7 +262,7 @@ function startServer(extra: string[] = [], nodeFlags: string[] = []): Promise<Li
   serverCount += 1;
   const db = join(workDir, `server-${serverCount}.db`);
   copyFileSync(dbTemplate, db);
-  return spawnListener('chat-server', [...serverNodeFlags, ...nodeFlags, serverMain, '--host', '127.0.0.1', '--port', '0', '--db', db, ...UNLIMITED, ...extra, ...serverArgs], 20_000);
+  return spawnListener('chat-server', [...serverNodeFlags, ...nodeFlags, serverMain, '--host', '127.0.0.1', '--port', '0', '--db', db, ...UNLIMITED, ...BENCH_COST, ...extra, ...serverArgs], 20_000);
 }
 
 function startRelay(): Promise<Listener> {
@@ -426,12 +435,23 @@ function cpuTicks(pid: number): number {
 /** Clock ticks per second of /proc/PID/stat's utime and stime (USER_HZ, 100 on Linux). */
 const TICKS_PER_SECOND = 100;
 
+/** Write-type system calls (write, writev, sendmsg...) the process has made, every thread (`syscw` of /proc/PID/io). */
+function writeSyscalls(pid: number): number {
+  return Number(/^syscw:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? NaN);
+}
+
 /** CPU time (ms, every thread, user + system) the process spends from `startMs` from now, for `forMs`. */
 async function cpuDuring(pid: number, startMs: number, forMs: number): Promise<number> {
+  return (await usageDuring(pid, startMs, forMs)).cpuMs;
+}
+
+/** CPU time (ms) and write system calls of the process from `startMs` from now, for `forMs`. */
+async function usageDuring(pid: number, startMs: number, forMs: number): Promise<{ cpuMs: number; writes: number }> {
   await sleep(startMs);
   const before = cpuTicks(pid);
+  const writesBefore = writeSyscalls(pid);
   await sleep(forMs);
-  return ((cpuTicks(pid) - before) * 1000) / TICKS_PER_SECOND;
+  return { cpuMs: ((cpuTicks(pid) - before) * 1000) / TICKS_PER_SECOND, writes: writeSyscalls(pid) - writesBefore };
 }
 
 /** Waits until the process uses under 5% of a core over 500 ms (or `timeoutMs` passes). */
@@ -464,6 +484,8 @@ interface SaturationRound {
   /** The target's CPU time over the measured interval, and per delivery (µs). */
   cpuMs: number;
   cpuPerDeliveryUs: number;
+  /** The target's write system calls over the measured interval, per delivery. */
+  writesPerDelivery: number;
   /** The measured interval, on the monotonic clock (ms). */
   t0: number;
   t1: number;
@@ -481,6 +503,8 @@ interface SaturationResult {
   relayCpu: Spread;
   /** Server CPU per delivery over the relay's, round by round. */
   cpuRatio: Spread;
+  serverWrites: Spread;
+  relayWrites: Spread;
   lost: number;
 }
 
@@ -489,12 +513,12 @@ async function measureSaturation(group: string, target: 'server' | 'relay', pid:
   const warmupMs = 1000;
   const durationMs = plan.durationS * 1000;
   const senderShares = shares(senders);
-  const cpu = cpuDuring(pid, warmupMs, durationMs);
+  const usage = usageDuring(pid, warmupMs, durationMs);
   const results = await callAll<SaturateResult>(
     (_, i) => ({ cmd: 'saturate', group, senders: senderShares[i]!, window: WINDOW, warmupMs, durationMs }),
     warmupMs + durationMs + 15_000,
   );
-  const cpuMs = await cpu;
+  const { cpuMs, writes } = await usage;
   const delivered = results.reduce((n, r) => n + (r.r1 - r.r0), 0);
   const seconds = results.reduce((n, r) => n + (r.t1 - r.t0), 0) / results.length / 1000;
   const drained = await drain(group, clients, 20_000);
@@ -511,6 +535,7 @@ async function measureSaturation(group: string, target: 'server' | 'relay', pid:
     drainMs: drained.drainMs,
     cpuMs,
     cpuPerDeliveryUs: (cpuMs * 1000) / Math.max(1, delivered),
+    writesPerDelivery: writes / Math.max(1, delivered),
     t0: Math.min(...results.map((r) => r.t0)),
     t1: Math.max(...results.map((r) => r.t1)),
   };
@@ -542,7 +567,7 @@ async function scenarioSaturation(clients: number, plan: Plan, log: (line: strin
       for (const target of order) {
         const round = await measureSaturation(target, target, target === 'server' ? server.pid : relay.pid, clients, senders, plan);
         rounds.push(round);
-        log(`  round ${r + 1} ${target}: ${fmtRate(round.deliveriesPerSecond)} deliveries/s, ${round.cpuPerDeliveryUs.toFixed(2)} µs CPU per delivery, lost ${round.lost}, drain ${round.drainMs.toFixed(0)} ms`);
+        log(`  round ${r + 1} ${target}: ${fmtRate(round.deliveriesPerSecond)} deliveries/s, ${round.cpuPerDeliveryUs.toFixed(2)} µs CPU and ${round.writesPerDelivery.toFixed(4)} writes per delivery, lost ${round.lost}, drain ${round.drainMs.toFixed(0)} ms`);
       }
     }
     const of = (t: string) => rounds.filter((x) => x.target === t).map((x) => x.deliveriesPerSecond);
@@ -562,6 +587,8 @@ async function scenarioSaturation(clients: number, plan: Plan, log: (line: strin
       serverCpu: spread(serverCpu),
       relayCpu: spread(relayCpu),
       cpuRatio: spread(serverCpu.map((s, i) => s / relayCpu[i]!)),
+      serverWrites: spread(rounds.filter((x) => x.target === 'server').map((x) => x.writesPerDelivery)),
+      relayWrites: spread(rounds.filter((x) => x.target === 'relay').map((x) => x.writesPerDelivery)),
       lost: rounds.reduce((n, x) => n + x.lost, 0),
     };
   } finally {
@@ -578,6 +605,8 @@ interface LatencyRound extends LatencySummary {
   /** The target's CPU time over the measured interval, and per delivery (µs). */
   cpuMs: number;
   cpuPerDeliveryUs: number;
+  /** The target's write system calls over the measured interval, per delivery. */
+  writesPerDelivery: number;
 }
 
 interface LatencyTarget {
@@ -586,6 +615,7 @@ interface LatencyTarget {
   p99: Spread;
   max: Spread;
   cpu: Spread;
+  writes: Spread;
 }
 
 interface LatencyResult {
@@ -605,8 +635,9 @@ const LATENCY_SAMPLERS = 10;
 
 interface PacedWindow {
   samples: number[];
-  /** Target CPU time and deliveries over the measured part. */
+  /** Target CPU time, write system calls and deliveries over the measured part. */
   cpuMs: number;
+  writes: number;
   deliveries: number;
 }
 
@@ -616,11 +647,11 @@ async function pacedWindow(group: string, pid: number, senders: number, rate: nu
   await sleep(warmupMs);
   await collectLatencies(group);
   const received0 = (await totals(group)).received;
-  const cpuMs = await cpuDuring(pid, 0, measureMs);
+  const { cpuMs, writes } = await usageDuring(pid, 0, measureMs);
   const deliveries = (await totals(group)).received - received0;
   const samples = await collectLatencies(group);
   await callAll(() => ({ cmd: 'paceStop', group }), 5000);
-  return { samples, cpuMs, deliveries };
+  return { samples, cpuMs, writes, deliveries };
 }
 
 async function measureLatency(group: string, pid: number, clients: number, rate: number, plan: Plan): Promise<LatencyRound> {
@@ -635,12 +666,13 @@ async function measureLatency(group: string, pid: number, clients: number, rate:
     lost: drained.lost,
     cpuMs: paced.cpuMs,
     cpuPerDeliveryUs: (paced.cpuMs * 1000) / Math.max(1, paced.deliveries),
+    writesPerDelivery: paced.writes / Math.max(1, paced.deliveries),
   };
 }
 
 function latencyTarget(rounds: LatencyRound[]): LatencyTarget {
   const of = (pick: (x: LatencyRound) => number) => spread(rounds.map(pick));
-  return { rounds, p50: of((x) => x.p50), p99: of((x) => x.p99), max: of((x) => x.max), cpu: of((x) => x.cpuPerDeliveryUs) };
+  return { rounds, p50: of((x) => x.p50), p99: of((x) => x.p99), max: of((x) => x.max), cpu: of((x) => x.cpuPerDeliveryUs), writes: of((x) => x.writesPerDelivery) };
 }
 
 async function scenarioLatency(clients: number, rate: number, plan: Plan, log: (line: string) => void): Promise<LatencyResult> {
@@ -653,6 +685,7 @@ async function scenarioLatency(clients: number, rate: number, plan: Plan, log: (
     if (atRelay.ready !== clients || atServer.ready !== clients) {
       throw new Error(`latency ${clients}: relay ${atRelay.ready}, server ${atServer.ready} of ${clients} ready (${[...atRelay.errors, ...atServer.errors].join('; ')})`);
     }
+    log(`  ${clients} clients ready at relay and server (server: ${atServer.seconds.toFixed(1)} s, ${atServer.busy} server_busy retried)`);
     await sleep(1000);
     const rounds: Record<'server' | 'relay', LatencyRound[]> = { server: [], relay: [] };
     for (let r = 0; r < plan.rounds; r += 1) {
@@ -661,7 +694,7 @@ async function scenarioLatency(clients: number, rate: number, plan: Plan, log: (
         const round = await measureLatency(target, target === 'server' ? server.pid : relay.pid, clients, rate, plan);
         rounds[target].push(round);
         log(
-          `  round ${r + 1} ${target}: p50 ${round.p50.toFixed(2)} ms, p99 ${round.p99.toFixed(2)} ms, max ${round.max.toFixed(2)} ms, ${round.cpuPerDeliveryUs.toFixed(2)} µs CPU per delivery (${round.samples} samples, lost ${round.lost})`,
+          `  round ${r + 1} ${target}: p50 ${round.p50.toFixed(2)} ms, p99 ${round.p99.toFixed(2)} ms, max ${round.max.toFixed(2)} ms, ${round.cpuPerDeliveryUs.toFixed(2)} µs CPU and ${round.writesPerDelivery.toFixed(3)} writes per delivery (${round.samples} samples, lost ${round.lost})`,
         );
       }
     }
@@ -772,8 +805,8 @@ interface StormResult {
 }
 
 async function scenarioStorm(plan: Plan, log: (line: string) => void): Promise<StormResult> {
-  // Default login queue and hash workers: the storm is about the server's own limits.
-  const server = await startServer();
+  // Default login queue, hash workers and cost: the storm is about the server's own limits.
+  const server = await startServer(['--bcrypt-cost', '12']);
   try {
     const chat = await connectAll('chat', server.port, 'json', names('b', plan.stormChatters), CHAT_PASSWORD, { concurrencyPerGen: 50, samplers: LATENCY_SAMPLERS, timeoutMs: 60_000 });
     if (chat.ready !== plan.stormChatters) throw new Error(`storm: ${chat.ready} of ${plan.stormChatters} chatters ready (${chat.errors.join('; ')})`);
@@ -865,6 +898,35 @@ async function profileSaturation(clients: number, plan: Plan): Promise<ProfileRe
   return { file, clients, deliveriesPerSecond: round.deliveriesPerSecond, window, summary: summarizeProfile(readProfile(file), 25, window) };
 }
 
+/** What the flooders scenario (bench/flooders.ts) needs from this orchestrator. */
+function floodersDeps(log: (line: string) => void): FloodersDeps {
+  const group = 'flood';
+  return {
+    startServer: (extra) => startServer(extra),
+    connectChatters: (port, usernames, samplers) => connectAll(group, port, 'json', usernames, CHAT_PASSWORD, { concurrencyPerGen: 50, samplers, timeoutMs: 120_000 }),
+    paceStart: async (senders, rate) => {
+      const perGen = shares(senders);
+      await callAll((_, i) => ({ cmd: 'paceStart', group, senders: perGen[i]!, rate, stagger: true }), 5000);
+    },
+    paceStop: async () => {
+      await callAll(() => ({ cmd: 'paceStop', group }), 5000);
+    },
+    latencies: () => collectLatencies(group),
+    dropped: async () => (await totals(group)).dropped,
+    closeChatters: () => closeGroup(group),
+    cpuMs: (pid, forMs) => cpuDuring(pid, 0, forMs),
+    forkFlooder: () => {
+      const child = fork(FLOODER_MAIN, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      children.add(child);
+      child.on('exit', () => children.delete(child));
+      return child;
+    },
+    users: (from, count) => names('b', count, from),
+    password: CHAT_PASSWORD,
+    log,
+  };
+}
+
 // ---- setup, report ----
 
 async function prepareDatabase(file: string, chatUsers: number, stormUsers: number): Promise<void> {
@@ -936,6 +998,7 @@ async function main(): Promise<void> {
   let storm: StormResult | undefined;
   let profile: ProfileResult | undefined;
   let lockedStore: LockedStoreResult | undefined;
+  let flooders: FloodersResult | undefined;
   const failures: string[] = [];
   const attempt = async (what: string, work: () => Promise<void>) => {
     log(what);
@@ -979,6 +1042,12 @@ async function main(): Promise<void> {
       lockedStore = await scenarioLockedStore(lockPlan, { start, users: names('b', lockPlan.clients), password: CHAT_PASSWORD, log });
     });
   }
+  if (options.only.has('flooders')) {
+    const floodPlan = defaultFloodersPlan(options.quick, plan.rounds, plan.durationS);
+    await attempt(`flooders: ${floodPlan.chatters} chatters at ${floodPlan.rate} msg/s alone and with ${floodPlan.flooders} flooders of each line type`, async () => {
+      flooders = await scenarioFlooders(floodPlan, floodersDeps(log));
+    });
+  }
   if (options.profile) {
     const clients = plan.saturationClients[plan.saturationClients.length - 1]!;
     await attempt(`profile: server under --cpu-prof, saturation at ${clients} clients`, async () => {
@@ -987,7 +1056,7 @@ async function main(): Promise<void> {
   }
 
   await Promise.all(generators.map((g) => g.exit()));
-  Object.assign(result, { loadavgAtEnd: loadavg().map((n) => Number(n.toFixed(2))), seconds: (nowMs() - started) / 1000, saturation, latency, memory, storm, lockedStore, profile, failures });
+  Object.assign(result, { loadavgAtEnd: loadavg().map((n) => Number(n.toFixed(2))), seconds: (nowMs() - started) / 1000, saturation, latency, memory, storm, lockedStore, flooders, profile, failures });
 
   // ---- human report ----
   const out: string[] = [];
@@ -1005,6 +1074,7 @@ async function main(): Promise<void> {
         'server µs CPU/delivery',
         'relay µs CPU/delivery',
         'CPU server/relay',
+        'writes/delivery server, relay',
         'lost',
         'dropped',
       ],
@@ -1019,6 +1089,7 @@ async function main(): Promise<void> {
         fmtSpread(s.serverCpu, 2),
         fmtSpread(s.relayCpu, 2),
         fmtSpread(s.cpuRatio, 2),
+        `${fmtSpread(s.serverWrites, 4)}, ${fmtSpread(s.relayWrites, 4)}`,
         String(s.lost),
         String(s.rounds.reduce((n, r) => n + r.dropped, 0)),
       ]);
@@ -1026,7 +1097,7 @@ async function main(): Promise<void> {
     out.push(table.toString());
   }
   if (latency.length > 0) {
-    const table = new Table({ style: { head: [], border: [] }, head: ['latency (ms)', 'target', 'p50', 'p99', 'max', 'µs CPU/delivery', 'CPU server/relay', 'samples/round', 'lost'] });
+    const table = new Table({ style: { head: [], border: [] }, head: ['latency (ms)', 'target', 'p50', 'p99', 'max', 'µs CPU/delivery', 'CPU server/relay', 'writes/delivery', 'samples/round', 'lost'] });
     for (const l of latency) {
       for (const target of ['server', 'relay'] as const) {
         const t = l[target];
@@ -1038,6 +1109,7 @@ async function main(): Promise<void> {
           fmtSpread(t.max, 2),
           fmtSpread(t.cpu, 2),
           target === 'server' ? fmtSpread(l.cpuRatio, 2) : '',
+          fmtSpread(t.writes, 3),
           String(t.rounds[0]?.samples ?? 0),
           String(t.rounds.reduce((n, r) => n + r.lost, 0)),
         ]);
@@ -1083,6 +1155,12 @@ async function main(): Promise<void> {
     const table = new Table({ style: { head: [], border: [] }, head: LOCKED_STORE_HEAD });
     table.push(...formatLockedStore(lockedStore, (n) => n.toFixed(1)));
     out.push(table.toString());
+  }
+  if (flooders !== undefined) {
+    const table = new Table({ style: { head: [], border: [] }, head: FLOODERS_HEAD });
+    table.push(...formatFlooders(flooders, fmtSpread));
+    out.push(table.toString());
+    if (flooders.chattersDropped > 0) out.push(`flooders: ${flooders.chattersDropped} chatters were disconnected`);
   }
   if (profile !== undefined) {
     out.push(`profile of the server at ${profile.clients}-client saturation (${fmtRate(profile.deliveriesPerSecond)} deliveries/s under the profiler): ${profile.file}`);

@@ -18,6 +18,8 @@ export class LineSplitter {
   #parts: Buffer[] | undefined;
   #size = 0;
   #discarding = false;
+  /** A visitor said stop: nothing more is split. */
+  #stopped = false;
   #maxLineBytes: number;
 
   constructor(maxLineBytes: number) {
@@ -40,6 +42,26 @@ export class LineSplitter {
 
   push(chunk: Buffer): SplitEvent[] {
     const events: SplitEvent[] = [];
+    this.each(chunk, (event) => {
+      events.push(event);
+    });
+    return events;
+  }
+
+  /**
+   * Hands each event of `chunk` to `visit` as it is found. A visitor that
+   * returns false stops the splitter for good: the rest of this chunk and
+   * every later one are dropped without being looked at (the reader is
+   * closing, and a flooder's megabytes must not be decoded for nothing).
+   */
+  each(chunk: Buffer, visit: (event: SplitEvent) => boolean | void): void {
+    if (this.#stopped) return;
+    const stop = (event: SplitEvent): boolean => {
+      if (visit(event) !== false) return false;
+      this.#stopped = true;
+      this.#reset();
+      return true;
+    };
     let start = 0;
     for (;;) {
       const newline = chunk.indexOf(NEWLINE, start);
@@ -48,7 +70,7 @@ export class LineSplitter {
         this.#discarding = false;
       } else {
         const event = this.#complete(chunk, start, newline);
-        if (event !== undefined) events.push(event);
+        if (event !== undefined && stop(event)) return;
       }
       start = newline + 1;
     }
@@ -57,14 +79,13 @@ export class LineSplitter {
       if (this.#size + tail > this.#maxLineBytes + 1) {
         this.#reset();
         this.#discarding = true;
-        events.push({ kind: 'too_long' });
+        stop({ kind: 'too_long' });
       } else {
         // Copy: a slice would pin the whole (often 64 KiB) socket chunk in memory.
         (this.#parts ??= []).push(Buffer.from(chunk.subarray(start)));
         this.#size += tail;
       }
     }
-    return events;
   }
 
   #complete(chunk: Buffer, start: number, end: number): SplitEvent | undefined {

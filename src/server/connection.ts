@@ -303,6 +303,8 @@ export class Connection implements SessionHost, RoomMember {
   }
 
   #receive(chunk: Buffer): void {
+    // After the goodbye, what a client still sends (a flooder's next chunks) is dropped unread.
+    if (this.#closed) return;
     this.#heardSinceTick = true;
     this.#missedPings = 0;
     if (this.session.state !== 'chatting') {
@@ -314,11 +316,12 @@ export class Connection implements SessionHost, RoomMember {
     }
     // Flood accounting uses arrival time: lines held during a login check, or delayed by a busy turn, are not a burst.
     const at = this.ctx.now();
-    for (const event of this.#splitter.push(chunk)) {
-      if (this.#closed) return;
+    // Stops splitting at the line that closed the connection: the rest of a flooder's chunk is never decoded.
+    this.#splitter.each(chunk, (event) => {
       if (this.session.state === 'authenticating' || this.#held !== undefined) (this.#held ??= []).push({ event, at });
       else this.#handle(event, at);
-    }
+      return !this.#closed;
+    });
   }
 
   /** Every line received before the end is handled first, also those held while a login is checked. */

@@ -101,6 +101,8 @@ export class LoginService {
   ) {}
 
   #resuming = 0;
+  /** A background rehash is running (see #rehash). */
+  #rehashing = false;
 
   async attempt(attempt: LoginAttempt): Promise<LoginVerdict> {
     const shownName = escapeForLog(attempt.username, 64);
@@ -317,18 +319,31 @@ export class LoginService {
     };
   }
 
-  /** In the background (the login does not wait): a hash of another cost is brought to the configured one. Skipped while the pool is full; the next login tries again. */
+  /**
+   * In the background (the login does not wait): a hash of another cost is
+   * brought to the configured one. It must never take the hash workers from
+   * logins: one at a time, and only while no other password work waits or
+   * runs; otherwise it is skipped and the user's next login tries again.
+   * (After a cost change, a reconnect storm would otherwise queue a cost-12
+   * rehash, 0.3 s of a core, behind every login: 1000 users took minutes to
+   * get in, told `server_busy` meanwhile.)
+   */
   #rehash(user: UserRow, password: string): void {
     const from = bcryptCostOf(user.password_hash);
-    if (from === this.dummies.cost || this.hasher.saturated) return;
-    rehashIfOutdated(this.db, this.hasher, user, password, this.dummies.cost).then(
-      (done) => {
-        if (done) this.logger.info('rehashed', { user: user.username, from_cost: from, to_cost: this.dummies.cost });
-      },
-      (error: unknown) => {
-        if (!(error instanceof HasherBusyError)) this.logger.error('rehash_error', { user: user.username, error: error instanceof Error ? error.message : String(error) });
-      },
-    );
+    if (from === this.dummies.cost || this.#rehashing || this.hasher.pending > 0) return;
+    this.#rehashing = true;
+    rehashIfOutdated(this.db, this.hasher, user, password, this.dummies.cost)
+      .finally(() => {
+        this.#rehashing = false;
+      })
+      .then(
+        (done) => {
+          if (done) this.logger.info('rehashed', { user: user.username, from_cost: from, to_cost: this.dummies.cost });
+        },
+        (error: unknown) => {
+          if (!(error instanceof HasherBusyError)) this.logger.error('rehash_error', { user: user.username, error: error instanceof Error ? error.message : String(error) });
+        },
+      );
   }
 
   #auditEntry(attempt: LoginAttempt, outcome: 'ok' | 'failed', reason: string | null, username: string) {

@@ -139,3 +139,44 @@ describe('LineSplitter', () => {
     expect(events).toEqual([TOO_LONG]);
   });
 });
+
+describe('each: events one at a time, and a visitor that stops', () => {
+  it('hands over the same events as push, in order', () => {
+    const splitter = new LineSplitter(16);
+    const seen: SplitEvent[] = [];
+    splitter.each(utf8('one\ntwo\nthr'), (event) => {
+      seen.push(event);
+    });
+    splitter.each(utf8('ee\n'), (event) => {
+      seen.push(event);
+    });
+    expect(seen).toEqual([line('one'), line('two'), line('three')]);
+  });
+
+  it('returning false stops at that line: the rest of the chunk and every later chunk are dropped unlooked-at', () => {
+    const splitter = new LineSplitter(16);
+    const seen: SplitEvent[] = [];
+    splitter.each(utf8('one\nstop\nthree\nfour'), (event) => {
+      seen.push(event);
+      return !(event.kind === 'line' && event.line === 'stop');
+    });
+    expect(seen).toEqual([line('one'), line('stop')]);
+    expect(splitter.bufferedBytes).toBe(0);
+    splitter.each(utf8('\nfive\n'), (event) => {
+      seen.push(event);
+    });
+    expect(splitter.push(utf8('six\n'))).toEqual([]);
+    expect(seen).toEqual([line('one'), line('stop')]);
+  });
+
+  it('a stop on a too-long line drops its tail too', () => {
+    const splitter = new LineSplitter(4);
+    const seen: SplitEvent[] = [];
+    splitter.each(utf8('ok\nmuch too long'), (event) => {
+      seen.push(event);
+      return event.kind !== 'too_long';
+    });
+    expect(seen).toEqual([line('ok'), TOO_LONG]);
+    expect(splitter.push(utf8('\nlater\n'))).toEqual([]);
+  });
+});
