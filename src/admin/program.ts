@@ -3,6 +3,7 @@ import { DURATION_RULE } from '../config/value-grammar.js';
 import { registerAuditCommand } from './commands/audit.js';
 import { registerKickCommand } from './commands/kick.js';
 import { registerSessionsCommand } from './commands/sessions.js';
+import { registerStoreCommands } from './commands/store.js';
 import { registerThrottlesCommand } from './commands/throttles.js';
 import { registerUserCommands } from './commands/user.js';
 import type { AdminDeps } from './deps.js';
@@ -23,11 +24,13 @@ Examples:
   chat-admin audit --user shon --since 2h --limit 20
   chat-admin throttles                          addresses and users locked after failed logins
   chat-admin throttles clear --user shon        let shon log in again at once
+  chat-admin store copy --to postgres://chat@db/chat   move everything to an empty PostgreSQL database
 
 Options before or after the verb mean the same (chat-admin --db F user list,
 chat-admin user list --db F); given twice, the last one wins. Every option can
-also come from its environment variable (CHAT_DB, CHAT_BUSY_TIMEOUT,
-CHAT_BCRYPT_COST, CHAT_MIN_PASSWORD_LENGTH); a flag wins over the variable.
+also come from its environment variable (CHAT_DB, CHAT_DB_POOL_SIZE,
+CHAT_BUSY_TIMEOUT, CHAT_BCRYPT_COST, CHAT_MIN_PASSWORD_LENGTH); a flag wins
+over the variable. --db is a SQLite file or a postgres:// URL.
 Durations: ${DURATION_RULE}.
 CHAT_DEBUG=1 prints the stack of unexpected errors.
 
@@ -40,7 +43,7 @@ Exit status: 0 done, 1 could not be done, 2 bad command line.`;
  */
 export function createAdminProgram(deps: AdminDeps): Command {
   const program = new Command('chat-admin')
-    .description('Manage the users, sessions, login throttles and audit log of a chat-server database.')
+    .description('Manage the users, sessions, login throttles and audit log of a chat-server store (a SQLite file or a PostgreSQL database).')
     .version(VERSION, '-V, --version', 'print the version')
     .exitOverride()
     // The store options are the program's, listed in every verb's --help too.
@@ -59,6 +62,7 @@ export function createAdminProgram(deps: AdminDeps): Command {
   registerKickCommand(program, deps, settings);
   registerAuditCommand(program, deps, settings);
   registerThrottlesCommand(program, deps, settings);
+  registerStoreCommands(program, deps, settings);
   return program;
 }
 

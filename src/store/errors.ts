@@ -7,6 +7,7 @@ export const STORE_ERROR_CODES = [
   'DB_OPEN_FAILED',
   'DB_READ_ONLY',
   'DB_CLOSED',
+  'DB_NOT_EMPTY',
   'USER_EXISTS',
   'USER_NOT_FOUND',
 ] as const;

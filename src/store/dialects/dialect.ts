@@ -14,6 +14,14 @@ export interface StoreDialect {
   withMigrationLock<T>(db: Kysely<any>, work: (conn: Kysely<any>) => Promise<T>): Promise<T>;
   /** Starts a transaction that will write, on a connection reserved for it. */
   beginWrite(conn: Kysely<any>): Promise<void>;
+  /** Starts a read-only transaction whose reads all see one moment of the database (for copying a store that may be in use). */
+  beginSnapshot(conn: Kysely<any>): Promise<void>;
+  /**
+   * After rows were inserted with explicit values in an auto-increment
+   * column: makes the next generated id follow the largest one (PostgreSQL's
+   * sequence does not see explicit values; SQLite's AUTOINCREMENT does).
+   */
+  afterExplicitIds(conn: Kysely<any>, table: string, column: string): Promise<void>;
   /**
    * Makes a SELECT inside a write transaction lock the rows it reads until
    * the transaction ends (PostgreSQL: FOR UPDATE, or FOR UPDATE SKIP LOCKED to

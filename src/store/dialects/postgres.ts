@@ -32,6 +32,14 @@ export const postgresDialect: StoreDialect = {
   beginWrite: async (conn) => {
     await sql`begin`.execute(conn);
   },
+  // REPEATABLE READ: every statement of the transaction sees the snapshot of its first.
+  beginSnapshot: async (conn) => {
+    await sql`begin isolation level repeatable read read only`.execute(conn);
+  },
+  afterExplicitIds: async (conn, table, column) => {
+    // setval(..., false): the next nextval() returns exactly max + 1 (1 on an empty table).
+    await sql`select setval(pg_get_serial_sequence(${table}, ${column}), coalesce((select max(${sql.ref(column)}) from ${sql.table(table)}), 0) + 1, false)`.execute(conn);
+  },
   lockRows: (query, mode = 'wait') => (mode === 'wait' ? query.forUpdate() : query.forUpdate().skipLocked()) as typeof query,
   translateError: (error, where) => translatePostgresError(error, where),
 };
@@ -71,6 +79,7 @@ export interface PostgresOpenOptions {
 /** Opens a pool on `url` and checks that the server answers. */
 export async function openPostgres(options: PostgresOpenOptions): Promise<Kysely<Database>> {
   const where = redactUrl(options.url);
+  if (!URL.canParse(options.url)) throw new StoreError('DB_OPEN_FAILED', `not a valid PostgreSQL URL: ${where} (expected postgres://user@host:port/database)`);
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.poolSize,

@@ -21,6 +21,12 @@ export const sqliteDialect: StoreDialect = {
   // failed migration leaves nothing behind.
   withMigrationLock: (db, work) => inTransaction(db, beginImmediate, work),
   beginWrite: (conn) => beginImmediate(conn),
+  // A deferred transaction's snapshot begins at its first read (WAL: writers go on meanwhile).
+  beginSnapshot: async (conn) => {
+    await sql`begin`.execute(conn);
+  },
+  // AUTOINCREMENT keeps the largest id ever inserted, explicit ones included, in sqlite_sequence.
+  afterExplicitIds: async () => undefined,
   // SQLite has no row locks (and no FOR UPDATE): a write transaction's BEGIN IMMEDIATE already excludes every other writer.
   lockRows: (query) => query,
   translateError: (error, where) => translateSqliteError(error, where),
