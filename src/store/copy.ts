@@ -7,7 +7,7 @@ import type { Database } from './schema.js';
 /**
  * What `chat-admin store copy` moves, table by table: everything a
  * deployment must keep (accounts with their hashes as they are, login
- * throttles, the audit log, the room history), with its primary keys, so
+ * throttles, the audit log, the room history, resume tokens), with its primary keys, so
  * audit ids and times stay what they were. The live tables are the state of
  * running servers, rebuilt when they start: copying them would only carry
  * sessions of servers that are not there.
@@ -20,11 +20,13 @@ export const COPIED_TABLES = {
   login_throttles: { key: ['kind', 'key'] },
   audit_log: { key: ['id'], autoIncrement: 'id' },
   messages: { key: ['id'] },
+  // After users (its user_id refers to them, ids kept): a client whose server stopped for the move resumes on the new store.
+  resume_tokens: { key: ['token_hash'] },
 } as const satisfies Partial<Record<keyof Database, { key: readonly string[]; autoIncrement?: string }>>;
 
 export type CopiedTable = keyof typeof COPIED_TABLES;
 
-export const LIVE_TABLES: ReadonlyArray<keyof Database> = ['sessions', 'instances'];
+export const LIVE_TABLES: ReadonlyArray<keyof Database> = ['sessions', 'instances', 'session_takeovers'];
 
 export type CopyCounts = Record<CopiedTable, number>;
 

@@ -30,7 +30,7 @@ async function adminFixture(): Promise<AdminFixture> {
   return f;
 }
 
-const KEYS = { users: 'id', login_throttles: 'kind, key', audit_log: 'id', messages: 'id', sessions: 'id', instances: 'id' } as const;
+const KEYS = { users: 'id', login_throttles: 'kind, key', audit_log: 'id', messages: 'id', resume_tokens: 'token_hash', sessions: 'id', instances: 'id', session_takeovers: 'session_id' } as const;
 
 /** Every row of every table, in key order, as plain values. */
 async function dump(location: string): Promise<Record<string, unknown[]>> {
@@ -50,7 +50,7 @@ async function dump(location: string): Promise<Record<string, unknown[]>> {
 
 const base = Date.parse('2026-11-20T00:00:00.000Z');
 
-/** A source store with users (one disabled), 600 throttles, 1236 audit rows (1230 + 6 from the admin verbs), 1200 history messages and a live session. */
+/** A source store with users (one disabled, one removed), 600 throttles, 1236 audit rows (1230 + 6 from the admin verbs), 1200 history messages, a live session and its resume token. */
 async function fillSource(f: AdminFixture): Promise<void> {
   await f.addUsers('ann', 'Bob', 'cid');
   expectOk(await f.admin(['user', 'disable', 'cid']));
@@ -77,7 +77,9 @@ async function fillSource(f: AdminFixture): Promise<void> {
       ),
     );
     await insertMessages(store.db, Array.from({ length: 1200 }, (_, i) => ({ id: `m${String(i).padStart(6, '0')}`, from: 'ann', text: `hello ${i}`, ts: new Date(base + i).toISOString() })));
-    await insertLiveSession(store.db, { username: 'ann' });
+    const { sessionId } = await insertLiveSession(store.db, { username: 'ann' });
+    const ann = await store.db.selectFrom('users').select('id').where('username_key', '=', 'ann').executeTakeFirstOrThrow();
+    await store.db.insertInto('resume_tokens').values({ token_hash: 'ab'.repeat(32), user_id: ann.id, username_key: 'ann', session_id: sessionId, issued_at: new Date(base).toISOString(), expires_at: new Date(base + 86_400_000).toISOString() }).execute();
   } finally {
     await store.close();
   }
@@ -92,15 +94,15 @@ describe.skipIf(!withPostgres)('chat-admin store copy', () => {
     const pg = await target('postgres');
     const toPg = await f.admin(['store', 'copy', '--to', pg.location]);
     expectOk(toPg);
-    expect(toPg.stdout).toBe(`copied 3 users, 600 login throttles, 1236 audit rows, 1200 history messages to ${pg.location}\n`);
+    expect(toPg.stdout).toBe(`copied 3 users, 600 login throttles, 1236 audit rows, 1200 history messages, 1 resume token to ${pg.location}\n`);
     const onPg = await dump(pg.location);
-    expect(onPg).toEqual({ ...original, sessions: [], instances: [] });
+    expect(onPg).toEqual({ ...original, sessions: [], instances: [], session_takeovers: [] });
     // Back to a new SQLite file: the same rows again.
     const back = await target('sqlite');
     const toSqlite = await f.admin(['--db', pg.location, 'store', 'copy', '--to', back.location]);
     expectOk(toSqlite);
-    expect(toSqlite.stdout).toBe(`copied 3 users, 600 login throttles, 1236 audit rows, 1200 history messages to ${back.location}\n`);
-    expect(await dump(back.location)).toEqual({ ...original, sessions: [], instances: [] });
+    expect(toSqlite.stdout).toBe(`copied 3 users, 600 login throttles, 1236 audit rows, 1200 history messages, 1 resume token to ${back.location}\n`);
+    expect(await dump(back.location)).toEqual({ ...original, sessions: [], instances: [], session_takeovers: [] });
     // New rows on PostgreSQL get ids after the copied ones (the sequences were moved past them).
     expectOk(await f.admin(['--db', pg.location, 'user', 'add', 'eve', '--password-stdin'], { stdin: 'pw-eve\n' }));
     const after = await dump(pg.location);

@@ -14,7 +14,7 @@ export function registerStoreCommands(program: Command, deps: AdminDeps, setting
 
   store
     .command('copy')
-    .description('copy every user (password hashes as they are), login throttle, audit row and history message from --db into a new, empty store')
+    .description('copy every user (password hashes as they are), login throttle, audit row, history message and resume token from --db into a new, empty store')
     .requiredOption('--to <path|url>', 'the target: a SQLite file (created if missing) or a postgres:// URL of an existing, empty database')
     .action(async (options: { to: string }) => {
       const where = storeSettings(settings());
@@ -59,5 +59,6 @@ export function describeCounts(counts: CopyCounts): string {
     n(counts.login_throttles, 'login throttle', 'login throttles'),
     n(counts.audit_log, 'audit row', 'audit rows'),
     n(counts.messages, 'history message', 'history messages'),
+    n(counts.resume_tokens, 'resume token', 'resume tokens'),
   ].join(', ');
 }
