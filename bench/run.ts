@@ -4,6 +4,7 @@
  * and prints a table plus one `BENCH_JSON {...}` line with every number.
  *
  *   node dist/bench/run.js [--quick] [--only saturation,latency,memory,storm,locked-store,flooders]
+ *   node dist/bench/run.js [--quick] [--only saturation,latency,memory,storm,locked-store,flooders,resume-storm]
  *                          [--duration SECONDS] [--rounds N] [--generators N] [--profile]
  *                          [--server-args "FLAGS"] [--node-flags "FLAGS"]
  *
@@ -36,6 +37,7 @@ import {
 } from './common.js';
 import { formatLockedStore, LOCKED_STORE_HEAD, scenarioLockedStore, type LockedStoreResult } from './locked-store.js';
 import { defaultFloodersPlan, FLOODERS_HEAD, formatFlooders, scenarioFlooders, type FloodersDeps, type FloodersResult } from './flooders.js';
+import { formatResumeStorm, RESUME_STORM_HEAD, scenarioResumeStorm, type ResumeStormResult } from './resume-storm.js';
 import { formatSummary, readProfile, summarizeProfile, type ProfileSummary } from './profile-summary.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -44,7 +46,7 @@ const RELAY_MAIN = join(HERE, 'relay.js');
 const LOADGEN_MAIN = join(HERE, 'loadgen.js');
 const FLOODER_MAIN = join(HERE, 'flooder.js');
 
-const SCENARIOS = ['saturation', 'latency', 'memory', 'storm', 'locked-store', 'flooders'] as const;
+const SCENARIOS = ['saturation', 'latency', 'memory', 'storm', 'locked-store', 'flooders', 'resume-storm'] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 
 const CHAT_PASSWORD = 'bench-chat-pw';
@@ -1048,6 +1050,14 @@ async function main(): Promise<void> {
       flooders = await scenarioFlooders(floodPlan, floodersDeps(log));
     });
   }
+  let resumeStorm: ResumeStormResult | undefined;
+  if (options.only.has('resume-storm')) {
+    const resumePlan = { users: options.quick ? 50 : 1000, cost: 12 };
+    await attempt(`resume storm: ${resumePlan.users} password logins (cost 12), then ${resumePlan.users} resumes`, async () => {
+      const start = (db: string, args: string[]) => spawnListener('chat-server', [...serverNodeFlags, serverMain, '--host', '127.0.0.1', '--port', '0', '--db', db, ...args, ...serverArgs], 20_000);
+      resumeStorm = await scenarioResumeStorm(resumePlan, { start, workDir, log });
+    });
+  }
   if (options.profile) {
     const clients = plan.saturationClients[plan.saturationClients.length - 1]!;
     await attempt(`profile: server under --cpu-prof, saturation at ${clients} clients`, async () => {
@@ -1056,7 +1066,7 @@ async function main(): Promise<void> {
   }
 
   await Promise.all(generators.map((g) => g.exit()));
-  Object.assign(result, { loadavgAtEnd: loadavg().map((n) => Number(n.toFixed(2))), seconds: (nowMs() - started) / 1000, saturation, latency, memory, storm, lockedStore, flooders, profile, failures });
+  Object.assign(result, { loadavgAtEnd: loadavg().map((n) => Number(n.toFixed(2))), seconds: (nowMs() - started) / 1000, saturation, latency, memory, storm, lockedStore, flooders, resumeStorm, profile, failures });
 
   // ---- human report ----
   const out: string[] = [];
@@ -1161,6 +1171,11 @@ async function main(): Promise<void> {
     table.push(...formatFlooders(flooders, fmtSpread));
     out.push(table.toString());
     if (flooders.chattersDropped > 0) out.push(`flooders: ${flooders.chattersDropped} chatters were disconnected`);
+  }
+  if (resumeStorm !== undefined) {
+    const table = new Table({ style: { head: [], border: [] }, head: RESUME_STORM_HEAD });
+    table.push(...formatResumeStorm(resumeStorm));
+    out.push(table.toString());
   }
   if (profile !== undefined) {
     out.push(`profile of the server at ${profile.clients}-client saturation (${fmtRate(profile.deliveriesPerSecond)} deliveries/s under the profiler): ${profile.file}`);
