@@ -35,6 +35,8 @@ export class BusRoom implements Room {
 
   join(member: RoomMember): void {
     this.#local.join(member);
+    // One live session per user: one that joins here (a resume after its instance died) is nowhere else any more.
+    this.#forgetElsewhere(member.username, undefined);
   }
 
   leave(member: RoomMember): void {
@@ -88,9 +90,28 @@ export class BusRoom implements Room {
   #track(event: BusRoomEvent, origin: string): void {
     if (event.type === 'message') return;
     const users = (this.#remote.get(origin) ?? []).filter((user) => user !== event.user);
-    if (event.type === 'join') users.push(event.user);
+    if (event.type === 'join') {
+      users.push(event.user);
+      this.#forgetElsewhere(event.user, origin);
+    }
     if (users.length === 0) this.#remote.delete(origin);
     else this.#remote.set(origin, users);
+  }
+
+  /**
+   * Drops `user` from every other instance's list, without a leave: the user
+   * is here (or on `origin`) now, so a dead instance forgotten later does not
+   * announce that they left, and `who` lists them once.
+   */
+  #forgetElsewhere(user: string, origin: string | undefined): void {
+    const key = user.toLowerCase();
+    for (const [other, users] of this.#remote) {
+      if (other === origin) continue;
+      const kept = users.filter((name) => name.toLowerCase() !== key);
+      if (kept.length === users.length) continue;
+      if (kept.length === 0) this.#remote.delete(other);
+      else this.#remote.set(other, kept);
+    }
   }
 
   /** Takes `users` as everyone on `origin`; those no longer there leave for the members here. */

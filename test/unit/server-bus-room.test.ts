@@ -107,4 +107,23 @@ describe('BusRoom', () => {
     expect(b.room.usernames()).toEqual(['ron']);
     expect(b.room.forgetInstance('c')).toEqual([]);
   });
+
+  it('a user who comes back on another instance (a resume after the first one died) is listed once, and forgetting the dead instance announces no leave for them', async () => {
+    const network = new MemoryBusNetwork();
+    const a = await instance(network, 'a');
+    const b = await instance(network, 'b');
+    const c = await instance(network, 'c');
+    const ron = b.member('ron');
+    a.member('shon');
+    await waitUntil(() => b.room.usernames().length === 2 && c.room.usernames().length === 2, 2000, 'shon seen from b and c');
+    // a dies silently; shon resumes on c.
+    c.member('shon');
+    await waitUntil(() => ron.lines.filter((line) => line.includes('"join","user":"shon"')).length === 2, 2000, 'the second join on b');
+    expect(b.room.usernames().sort()).toEqual(['ron', 'shon']);
+    expect(c.room.usernames()).toEqual(['shon', 'ron']);
+    expect(b.room.forgetInstance('a')).toEqual([]);
+    expect(c.room.forgetInstance('a')).toEqual([]);
+    await nextTurn();
+    expect(ron.lines.filter((line) => line.includes('"leave"'))).toEqual([]);
+  });
 });
