@@ -8,7 +8,7 @@ import { formatAddress } from './address.js';
 import { ChatClient, ConnectError, SessionEndedError, type SessionEnd } from './chat-client.js';
 import { EXIT_OK, EXIT_SESSION, EXIT_USAGE, type ClientOptions } from './options.js';
 import { ReplyQueue } from './reply-queue.js';
-import { renderConnectionLost, renderHelp, renderLocal, renderOwn, renderServerMessage, type DisplayLine, type OwnLineStatus, type RenderContext } from './render.js';
+import { parseSlashMsg, renderConnectionLost, renderHelp, renderHistoryHeader, renderLocal, renderOwn, renderOwnPrivate, renderServerMessage, type DisplayLine, type OwnLineStatus, type RenderContext } from './render.js';
 import { Terminal, type TerminalInput, type TerminalOutput } from './terminal.js';
 import { CaFileError, tlsConnectOptions } from './tls-trust.js';
 
@@ -63,6 +63,8 @@ export function shouldReconnect(end: SessionEnd): boolean {
 
 /** Lines waiting for their ack shown above the input at most; older ones still wait, unshown. */
 const MAX_PENDING_SHOWN = 5;
+/** Room message ids remembered to skip a reconnect's replay of what was shown already. */
+const MAX_SHOWN_IDS = 2000;
 
 function unknownCommand(name: string): string {
   return `Unknown command ${sanitizeText(name)}. Type c.help.`;
@@ -261,7 +263,11 @@ async function runInteractive(first: ChatClient, options: ClientOptions, io: Cli
       let wakeReconnect: (() => void) | undefined;
       const replies = new ReplyQueue();
       // Our lines waiting for the server's ack, kept just above the input line; never shown as sent before the ack.
-      const showPending = (): void => term.setStatus(replies.pendingSays.slice(-MAX_PENDING_SHOWN).map((say) => renderOwn(me, say.text, { kind: 'pending' }, ctx()).text));
+      const own = (say: { text: string; to?: string }, status: OwnLineStatus): DisplayLine => (say.to === undefined ? renderOwn(me, say.text, status, ctx()) : renderOwnPrivate(me, say.to, say.text, status, ctx()));
+      const showPending = (): void => term.setStatus(replies.pendingSays.slice(-MAX_PENDING_SHOWN).map((say) => own(say, { kind: 'pending' }).text));
+      /** Ids of the room messages shown, so that a reconnect's replay does not show them again (bounded). */
+      const shown = new Set<string>();
+      let replaying = false;
       const finish = (lines: readonly DisplayLine[], code: number): void => {
         term.stopChat();
         show(lines);
@@ -281,10 +287,28 @@ async function runInteractive(first: ChatClient, options: ClientOptions, io: Cli
         if (message.type === 'bye') return; // shown at the end
         const settled = replies.settle(message);
         if (settled?.request.kind === 'say') {
-          const status: OwnLineStatus = settled.outcome === 'done' ? { kind: 'sent' } : { kind: 'refused', reason: settled.reason };
-          show([renderOwn(me, settled.request.text, status, ctx())]);
+          if (settled.request.to !== undefined && settled.outcome === 'refused' && settled.code === 'not_online') {
+            // One line, as the server's text mode says it.
+            show([renderLocal('error', settled.reason, ctx())]);
+          } else {
+            show([own(settled.request, settled.outcome === 'done' ? { kind: 'sent' } : { kind: 'refused', reason: settled.reason })]);
+          }
           showPending();
           return;
+        }
+        if (message.type === 'message' && typeof message.id === 'string') {
+          if (shown.has(message.id)) return;
+          if (shown.size >= MAX_SHOWN_IDS) shown.delete(shown.values().next().value!);
+          shown.add(message.id);
+        }
+        // Replayed messages come first, under a dim header; history_end draws the line to live chat.
+        if (message.type === 'message' && message.history === true && !replaying) {
+          replaying = true;
+          show([renderHistoryHeader(ctx())]);
+        }
+        if (message.type === 'history_end') {
+          if (!replaying) return;
+          replaying = false;
         }
         show(renderServerMessage(message, ctx()));
       };
@@ -293,7 +317,7 @@ async function runInteractive(first: ChatClient, options: ClientOptions, io: Cli
         current.once('end', (end) => {
           current.off('message', onMessage);
           // The ack of these may have been lost with the connection: say so, never "sent".
-          show(replies.drainSays().map((say) => renderOwn(me, say.text, { kind: 'unconfirmed' }, ctx())));
+          show(replies.drainSays().map((say) => own(say, { kind: 'unconfirmed' })));
           showPending();
           if (!leaving && shouldReconnect(end)) {
             if (end.bye !== undefined) show(renderServerMessage(end.bye, ctx()));
@@ -359,6 +383,25 @@ async function runInteractive(first: ChatClient, options: ClientOptions, io: Cli
       };
       attach(client);
 
+      const sendPrivate = (to: string, text: string): void => {
+        if (leaving) return;
+        if (to === '' || isBlank(text)) {
+          show([renderLocal('error', 'Usage: /msg <user> <text> (or c.msg <user> <text>)', ctx())]);
+          return;
+        }
+        if (reconnecting) {
+          show([renderOwnPrivate(me, to, text, { kind: 'refused', reason: 'not connected, reconnecting' }, ctx())]);
+          return;
+        }
+        const dm = replies.say(text, to);
+        if (!client.send({ type: 'dm', to, text, id: dm.id })) {
+          replies.cancel(dm.id);
+          show([renderOwnPrivate(me, to, text, { kind: 'refused', reason: `longer than the server's limit (${client.maxLineBytes} bytes)` }, ctx())]);
+          return;
+        }
+        showPending();
+      };
+
       term.startChat(`${me}> `, {
         leave: () => leave(),
         line: (text) => {
@@ -368,7 +411,13 @@ async function runInteractive(first: ChatClient, options: ClientOptions, io: Cli
             else if (command.kind === 'who') {
               if (client.send({ type: 'who' })) replies.who();
             } else if (command.kind === 'help') show(renderHelp(help, ctx()));
+            else if (command.kind === 'msg') sendPrivate(command.to, command.text);
             else show([renderLocal('error', unknownCommand(command.name), ctx())]);
+            return;
+          }
+          const slash = parseSlashMsg(text);
+          if (slash !== undefined) {
+            sendPrivate(slash.to, slash.text);
             return;
           }
           if (isBlank(text) || leaving) return;
@@ -467,11 +516,11 @@ async function runPiped(client: ChatClient, options: ClientOptions, io: ClientIo
 
   let undelivered = 0;
   let sent = 0;
-  const sendOne = async (text: string, lineNumber: number): Promise<SendResult> => {
+  const sendOne = async (text: string, lineNumber: number, to?: string): Promise<SendResult> => {
     for (let attempt = 0; ; attempt += 1) {
       const id = String((sent += 1));
       const outcome = client.next<ServerMessage>((m) => (m.type === 'ack' && m.id === id) || m.type === 'error', timing.ackTimeoutMs);
-      if (!client.send({ type: 'say', text, id })) {
+      if (!client.send(to === undefined ? { type: 'say', text, id } : { type: 'dm', to, text, id })) {
         outcome.catch(() => undefined);
         fail(`line ${lineNumber} not sent: longer than the server's limit (${client.maxLineBytes} bytes)`);
         return 'failed';
@@ -516,6 +565,12 @@ async function runPiped(client: ChatClient, options: ClientOptions, io: ClientIo
       const reply = client.next((m) => m.type === 'who', timing.ackTimeoutMs);
       client.send({ type: 'who' });
       await reply.catch(() => undefined);
+      continue;
+    }
+    if (command?.kind === 'msg') {
+      const result = await sendOne(command.text, lineNumber, command.to);
+      if (result === 'ended') break;
+      if (result === 'failed') undelivered += 1;
       continue;
     }
     if (command?.kind === 'unknown') {

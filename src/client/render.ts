@@ -64,6 +64,12 @@ export function formatClock(date: Date): string {
   return `${String(date.getHours()).padStart(2, '0')}:${String(date.getMinutes()).padStart(2, '0')}`;
 }
 
+/** `HH:MM` for a time on `now`'s (local) day, `YYYY-MM-DD HH:MM` before: replayed messages may be days old. */
+export function formatPastClock(date: Date, now: Date): string {
+  const day = (d: Date): string => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+  return day(date) === day(now) ? formatClock(date) : `${day(date)} ${formatClock(date)}`;
+}
+
 /** FNV-1a over the lower-cased name: `Shon` and `shon` are one user, so one colour. */
 export function nameColor(name: string): string {
   let hash = 0x811c9dc5;
@@ -97,6 +103,18 @@ export function renderChat(from: string, text: string, context: RenderContext, d
   const name = sanitizeText(from);
   const shown = context.color ? `${own ? BOLD : `${BOLD}${nameColor(name)}`}${name}${RESET}` : name;
   return line(context, 'chat', `${shown}: ${sanitizeText(text)}`, date);
+}
+
+const PRIVATE = '\x1b[1;35m';
+
+/** A private message to us: `[private] ron: text`, marked in colour. */
+export function renderPrivate(from: string, text: string, context: RenderContext, date = context.now): DisplayLine {
+  return line(context, 'chat', `${paint(context.color, PRIVATE, '[private]')} ${paint(context.color, BOLD, sanitizeText(from))}: ${sanitizeText(text)}`, date);
+}
+
+/** The dim line before replayed messages. */
+export function renderHistoryHeader(context: RenderContext): DisplayLine {
+  return { kind: 'notice', text: paint(context.color, DIM, '— recent messages —') };
 }
 
 /** The help text a server sent in `login_ok`, one notice per line. */
@@ -133,8 +151,17 @@ function parseTime(ts: unknown, fallback: Date): Date {
  */
 export function renderServerMessage(message: ServerMessage, context: RenderContext): DisplayLine[] {
   switch (message.type) {
-    case 'message':
-      return [renderChat(clean(message.from), clean(message.text), context, parseTime(message.ts, context.now))];
+    case 'message': {
+      const at = parseTime(message.ts, context.now);
+      if (message.history !== true) return [renderChat(clean(message.from), clean(message.text), context, at)];
+      // Replayed: its own time (a date when not today), the whole line dim, so it stands apart from live chat.
+      const name = clean(message.from);
+      return [{ kind: 'chat', text: paint(context.color, DIM, `${formatPastClock(at, context.now)} ${name}: ${clean(message.text)}`) }];
+    }
+    case 'history_end':
+      return Number(message.count) > 0 ? [{ kind: 'notice', text: paint(context.color, DIM, '— live —') }] : [];
+    case 'dm':
+      return [renderPrivate(`${clean(message.from)}`, clean(message.text), context, parseTime(message.ts, context.now))];
     case 'login_ok':
       return renderWelcome(message, context);
     case 'login_failed': {
@@ -188,7 +215,16 @@ export type OwnLineStatus = { readonly kind: 'pending' } | { readonly kind: 'sen
  * `shon: hi [not sent: Slow down: rate limit reached.]` when refused.
  */
 export function renderOwn(me: string, text: string, status: OwnLineStatus, context: RenderContext): DisplayLine {
-  const chat = renderChat(me, text, context, context.now, true);
+  return withStatus(renderChat(me, text, context, context.now, true), status, context);
+}
+
+/** A private message we sent: `[private to ron] shon: hi`, with its status as renderOwn has it. */
+export function renderOwnPrivate(me: string, to: string, text: string, status: OwnLineStatus, context: RenderContext): DisplayLine {
+  const chat = line(context, 'chat', `${paint(context.color, PRIVATE, `[private to ${sanitizeText(to)}]`)} ${paint(context.color, BOLD, sanitizeText(me))}: ${sanitizeText(text)}`);
+  return withStatus(chat, status, context);
+}
+
+function withStatus(chat: DisplayLine, status: OwnLineStatus, context: RenderContext): DisplayLine {
   switch (status.kind) {
     case 'sent':
       return chat;
@@ -199,4 +235,11 @@ export function renderOwn(me: string, text: string, status: OwnLineStatus, conte
     case 'unconfirmed':
       return { kind: 'error', text: `${chat.text} ${paint(context.color, ERROR, '[not confirmed: the connection ended before the server acknowledged it]')}` };
   }
+}
+
+/** `/msg <user> <text>` typed in chat-client (IRC's spelling of c.msg), or undefined for any other line. */
+export function parseSlashMsg(line: string): { to: string; text: string } | undefined {
+  const match = /^\/msg(?:\s+(\S*))?(?:\s(.*))?$/is.exec(line);
+  if (match === null) return undefined;
+  return { to: match[1] ?? '', text: (match[2] ?? '').replace(/^\s+/, '') };
 }

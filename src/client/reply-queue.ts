@@ -2,12 +2,13 @@ import type { ServerMessage } from '../protocol/messages.js';
 import { sanitizeText } from '../protocol/sanitize.js';
 
 /** A request sent and not answered yet. */
-export type Awaiting = { readonly kind: 'say'; readonly id: string; readonly text: string } | { readonly kind: 'who' };
+/** A `say`, or with `to` a direct message (`dm`), which the server answers the same way. */
+export type Awaiting = { readonly kind: 'say'; readonly id: string; readonly text: string; readonly to?: string } | { readonly kind: 'who' };
 
 /** What a server message settled: the request it answers, and how. */
 export type Settled =
   | { readonly request: Awaiting; readonly outcome: 'done' }
-  | { readonly request: Awaiting; readonly outcome: 'refused'; readonly reason: string };
+  | { readonly request: Awaiting; readonly outcome: 'refused'; readonly reason: string; readonly code?: string };
 
 /**
  * Matches the server's replies to what this client sent. The server handles
@@ -21,8 +22,8 @@ export class ReplyQueue {
   #nextId = 1;
 
   /** Records a `say` about to be sent; returns the request with its new id. */
-  say(text: string): Extract<Awaiting, { kind: 'say' }> {
-    const request = { kind: 'say' as const, id: String(this.#nextId++), text };
+  say(text: string, to?: string): Extract<Awaiting, { kind: 'say' }> {
+    const request = { kind: 'say' as const, id: String(this.#nextId++), text, ...(to === undefined ? {} : { to }) };
     this.#waiting.push(request);
     return request;
   }
@@ -48,7 +49,7 @@ export class ReplyQueue {
     }
     if (message.type === 'error' && this.#waiting.length > 0) {
       const reason = typeof message.message === 'string' && message.message.trim() !== '' ? sanitizeText(message.message) : sanitizeText(String(message.code));
-      return { request: this.#take(0), outcome: 'refused', reason };
+      return { request: this.#take(0), outcome: 'refused', reason, code: sanitizeText(String(message.code)) };
     }
     return undefined;
   }

@@ -31,6 +31,15 @@ function stringField(obj: JsonObject, field: string): string {
   return value;
 }
 
+/** The optional `id` a client gives a `say` or `dm`, echoed in its `ack`. */
+function clientId(obj: JsonObject): string | undefined {
+  if (obj.id === undefined) return undefined;
+  if (typeof obj.id !== 'string' || obj.id.length > MAX_MESSAGE_ID_LENGTH) {
+    throw new ProtocolError('bad_request', `"id" must be a string of at most ${MAX_MESSAGE_ID_LENGTH} characters`);
+  }
+  return obj.id;
+}
+
 /**
  * Parses one JSON-mode line from a client. Unknown fields are ignored; an
  * unknown `type` throws `unknown_type`, anything malformed `bad_request`.
@@ -54,13 +63,16 @@ export function parseClientMessage(line: string): ClientMessage {
     }
     case 'say': {
       const say: ClientMessage = { type: 'say', text: stringField(obj, 'text') };
-      if (obj.id !== undefined) {
-        if (typeof obj.id !== 'string' || obj.id.length > MAX_MESSAGE_ID_LENGTH) {
-          throw new ProtocolError('bad_request', `"id" must be a string of at most ${MAX_MESSAGE_ID_LENGTH} characters`);
-        }
-        say.id = obj.id;
-      }
+      const id = clientId(obj);
+      if (id !== undefined) say.id = id;
       return say;
+    }
+    case 'dm': {
+      if (obj.to === undefined || obj.to === '') throw new ProtocolError('bad_request', '"dm" needs a "to" username', 'dm');
+      const dm: ClientMessage = { type: 'dm', to: stringField(obj, 'to'), text: stringField(obj, 'text') };
+      const id = clientId(obj);
+      if (id !== undefined) dm.id = id;
+      return dm;
     }
     case 'who':
     case 'pong':
@@ -71,7 +83,7 @@ export function parseClientMessage(line: string): ClientMessage {
   }
 }
 
-const SERVER_TYPES = new Set(['hello', 'login_ok', 'login_failed', 'message', 'ack', 'join', 'leave', 'who', 'ping', 'error', 'bye']);
+const SERVER_TYPES = new Set(['hello', 'login_ok', 'login_failed', 'message', 'history_end', 'dm', 'ack', 'join', 'leave', 'who', 'ping', 'error', 'bye']);
 
 /**
  * Parses one line from a server, for chat-client and tests. Lines that are not
@@ -113,6 +125,8 @@ export function encodeJsonEvent(event: ServerEvent): string | undefined {
     case 'prompt':
     case 'help':
       return undefined;
+    case 'history':
+      return event.messages.map((message) => jsonLine({ ...message, history: true })).join('') + jsonLine({ type: 'history_end', count: event.messages.length });
     default:
       return jsonLine(event);
   }

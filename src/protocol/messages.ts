@@ -34,7 +34,14 @@ export interface PongRequest {
 export interface QuitRequest {
   type: 'quit';
 }
-export type ClientMessage = HelloRequest | LoginRequest | ResumeRequest | SayRequest | WhoRequest | PongRequest | QuitRequest;
+/** A direct message to one user (PROTOCOL.md "Direct messages"). */
+export interface DmRequest {
+  type: 'dm';
+  to: string;
+  text: string;
+  id?: string;
+}
+export type ClientMessage = HelloRequest | LoginRequest | ResumeRequest | SayRequest | WhoRequest | PongRequest | QuitRequest | DmRequest;
 // ---- server to client ----
 
 /**
@@ -61,7 +68,7 @@ export type ByeReason =
   | 'too_much_input'
   | 'replaced';
 
-export type ErrorCode = 'line_too_long' | 'bad_request' | 'rate_limited' | 'not_logged_in' | 'unknown_type';
+export type ErrorCode = 'line_too_long' | 'bad_request' | 'rate_limited' | 'not_logged_in' | 'unknown_type' | 'not_online';
 
 export interface HelloReply {
   type: 'hello';
@@ -93,6 +100,23 @@ export interface ChatMessage {
   from: string;
   text: string;
   ts: string;
+  /** The server's message id: unique across instances, ordered by time as a string, the same live and in history. */
+  id: string;
+  /** Set on messages replayed from history after login. */
+  history?: true;
+}
+/** After the replayed messages of a login (sent also when there were none). */
+export interface HistoryEnd {
+  type: 'history_end';
+  count: number;
+}
+/** A direct message to this user. */
+export interface DirectMessage {
+  type: 'dm';
+  from: string;
+  text: string;
+  ts: string;
+  id: string;
 }
 export interface Ack {
   type: 'ack';
@@ -125,7 +149,7 @@ export interface Bye {
   /** Extension: human detail, such as the reason an admin gave for a kick. */
   message?: string;
 }
-export type ServerMessage = HelloReply | LoginOk | LoginFailed | ChatMessage | Ack | Join | Leave | WhoReply | Ping | ErrorReply | Bye;
+export type ServerMessage = HelloReply | LoginOk | LoginFailed | ChatMessage | HistoryEnd | DirectMessage | Ack | Join | Leave | WhoReply | Ping | ErrorReply | Bye;
 // ---- text-mode-only events (JSON mode has no equivalent line) ----
 
 export interface GreetingEvent {
@@ -139,12 +163,23 @@ export interface PromptEvent {
 export interface HelpEvent {
   type: 'help';
 }
+/**
+ * The replay after a login, as one event so that nothing can come between
+ * its lines: JSON mode sends each message with `history: true`, then
+ * `history_end`; text mode a block (only when there is at least one).
+ * `now` (ms) decides which times are today's.
+ */
+export interface HistoryReplayEvent {
+  type: 'history';
+  messages: readonly ChatMessage[];
+  now: number;
+}
 
 /** What a session tells its client; each mode's codec renders it (or nothing). */
-export type ServerEvent = ServerMessage | GreetingEvent | PromptEvent | HelpEvent;
+export type ServerEvent = ServerMessage | GreetingEvent | PromptEvent | HelpEvent | HistoryReplayEvent;
 
 export const HELP_LINES: readonly string[] = [
   'Type a message and press Enter to send it to everyone else.',
-  'Commands: c.who (who is online), c.help (this help), c.exit (leave).',
+  'Commands: c.who (who is online), c.msg <user> <text> (a private message), c.help (this help), c.exit (leave).',
 ];
 export const HELP_TEXT = HELP_LINES.join('\n');

@@ -48,6 +48,14 @@ const BYE_TEXT: Record<ByeReason, string> = {
   replaced: '* This session was resumed on another connection. Goodbye.',
 };
 
+/** `HH:MM` (UTC) for a time on `now`'s UTC day, `YYYY-MM-DD HH:MM` before; an unreadable time as given. */
+export function historyTime(ts: string, now: number): string {
+  const date = new Date(ts);
+  if (Number.isNaN(date.getTime())) return ts;
+  const iso = date.toISOString();
+  return iso.slice(0, 10) === new Date(now).toISOString().slice(0, 10) ? iso.slice(11, 16) : `${iso.slice(0, 10)} ${iso.slice(11, 16)}`;
+}
+
 export function listOrNobody(users: readonly string[]): string {
   return users.length === 0 ? 'nobody else' : users.join(', ');
 }
@@ -75,6 +83,11 @@ export function encodeTextEvent(event: ServerEvent): string | undefined {
     }
     case 'message':
       return `${event.from}: ${event.text}\n`;
+    case 'history':
+      if (event.messages.length === 0) return undefined;
+      return ['* Recent messages:', ...event.messages.map((m) => `[${historyTime(m.ts, event.now)}] ${m.from}: ${m.text}`), '* End of recent messages.'].join('\n') + '\n';
+    case 'dm':
+      return `[private] ${event.from}: ${event.text}\n`;
     case 'join':
       return `* ${event.user} has joined the chat.\n`;
     case 'leave':
@@ -92,6 +105,7 @@ export function encodeTextEvent(event: ServerEvent): string | undefined {
     case 'hello':
     case 'ack':
     case 'ping':
+    case 'history_end':
       return undefined;
   }
 }

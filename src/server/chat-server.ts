@@ -13,6 +13,9 @@ import { networkPrefix, parseCidrList } from './cidr.js';
 import type { ServerConfig } from './config.js';
 import { admitOpen, admitPreLogin, AddressCounter, EVICTED_LINE, EVICTED_MESSAGE, PreLoginPool, REFUSAL_LINES } from './connection-caps.js';
 import { Connection, type ConnectionContext } from './connection.js';
+import { LocalDirectMessages } from './direct-messages.js';
+import { History } from './history.js';
+import { MessageIdGenerator } from '../protocol/message-id.js';
 import { InstanceRegistry } from './instance-registry.js';
 import type { Logger } from './log.js';
 import { LoginService } from './login-service.js';
@@ -82,6 +85,10 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
   const spoolFile = `${store.file}.unwritten-ends`;
   const ends = new SessionEndWriter(db, logger, { spoolFile });
   const presence = new Presence(room, ends, instanceId, now);
+  const ids = new MessageIdGenerator(instanceId, now);
+  const history = new History(db, logger, { limit: config.historyLimit, retentionMs: config.historyRetentionMs }, now);
+  const directs = new LocalDirectMessages((username) => presence.member(username));
+
   const connections = new Map<string, Connection>();
   const logins = new LoginService(db, presence, hasher, dummies, instanceId, logger, clock, throttlePolicy(config), {
     ttlMs: config.resumeTtlMs,
@@ -108,10 +115,13 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
     room,
     presence,
     logins,
+    history,
+    directs,
     scheduler,
     logger,
     serverName,
     now,
+    nextMessageId: () => ids.next(),
     loggedIn(connection) {
       const pending = pendingOf.get(connection);
       if (pending !== undefined) preLogin.remove(pending);
@@ -337,6 +347,7 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
       every(TOKEN_PRUNE_MS, 'resume_token_prune', pruneTokens);
       every(ACTIVITY_FLUSH_MS, 'activity_flush', flushActivity);
       every(SWEEP_MS, 'write_timeout_sweep', sweepStalled);
+      history.start();
       return address;
     },
 
@@ -352,7 +363,9 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
         for (const connection of connections.values()) connection.destroy();
         await stopped;
         // A store that does not answer in time keeps the unwritten ends in the spool, for the next start.
-        await ends.settle(Math.max(deadline, Date.now() + MIN_END_WRITE_MS));
+        const writeBy = Math.max(deadline, Date.now() + MIN_END_WRITE_MS);
+        const [unwritten] = await Promise.all([history.stop(writeBy), ends.settle(writeBy)]);
+        if (unwritten > 0) logger.error('history_unwritten', { count: unwritten });
         const spooled = ends.stop();
         if (spooled > 0) logger.error('session_ends_spooled', { count: spooled, file: spoolFile });
         await withDeadline(registry.unregister(), MIN_END_WRITE_MS).catch(() => undefined);

@@ -5,7 +5,7 @@ import type { TextCommand } from '../protocol/text-commands.js';
 export type Request = ClientMessage | { type: 'help' };
 export type RequestType = Request['type'];
 
-const REQUESTS: Readonly<Record<Exclude<TextCommand['kind'], 'unknown'>, Request>> = {
+const REQUESTS: Readonly<Record<Exclude<TextCommand['kind'], 'unknown' | 'msg'>, Request>> = {
   exit: { type: 'quit' },
   who: { type: 'who' },
   help: { type: 'help' },
@@ -13,5 +13,6 @@ const REQUESTS: Readonly<Record<Exclude<TextCommand['kind'], 'unknown'>, Request
 
 /** The request a known text command stands for. */
 export function commandRequest(command: Exclude<TextCommand, { kind: 'unknown' }>): Request {
+  if (command.kind === 'msg') return { type: 'dm', to: command.to, text: command.text };
   return REQUESTS[command.kind];
 }

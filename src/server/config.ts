@@ -68,6 +68,10 @@ export interface ServerConfig extends SharedConfig {
   readonly throttleExempt: string;
   /** How long a resume token from `login_ok` stays good (0 = resumption off: no token is given, `resume` is always refused). */
   readonly resumeTtlMs: number;
+  /** Room messages replayed per login; 0 = history off (nothing stored). */
+  readonly historyLimit: number;
+  /** Stored messages older than this are deleted in the background. */
+  readonly historyRetentionMs: number;
 }
 
 /** One bcrypt worker per core (at most 64). */
@@ -115,6 +119,8 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
   { key: 'hashWorkers', flag: 'hash-workers', env: 'CHAT_HASH_WORKERS', kind: 'count', default: String(DEFAULT_HASH_WORKERS), min: 1, max: 64, help: 'worker threads running bcrypt (default: the number of cores)' },
   { key: 'adminPollMs', flag: 'admin-poll', env: 'CHAT_ADMIN_POLL', kind: 'duration', default: '500ms', min: 50, max: 2000, help: 'how often to look for kicks, removals and disables from chat-admin' },
   { key: 'shutdownGraceMs', flag: 'shutdown-grace', env: 'CHAT_SHUTDOWN_GRACE', kind: 'duration', default: '2s', min: 0, max: 4000, help: 'time clients get to read their goodbye on shutdown' },
+  { key: 'historyLimit', flag: 'history', env: 'CHAT_HISTORY', kind: 'count', default: '50', zeroDisables: true, max: 1000, help: 'recent room messages replayed to each user at login; 0 = history off (nothing stored)' },
+  { key: 'historyRetentionMs', flag: 'history-retention', env: 'CHAT_HISTORY_RETENTION', kind: 'duration', default: '7d', min: 1000, max: 3650 * 86_400_000, help: 'how long room messages are kept; older ones are deleted in the background' },
   { key: 'tlsCert', flag: 'tls-cert', env: 'CHAT_TLS_CERT', kind: 'path', default: '', help: 'serve TLS with this PEM certificate (with --tls-key)' },
   { key: 'tlsKey', flag: 'tls-key', env: 'CHAT_TLS_KEY', kind: 'path', default: '', help: 'PEM private key of --tls-cert' },
   { key: 'tlsSelfSigned', flag: 'tls-self-signed', env: 'CHAT_TLS_SELF_SIGNED', kind: 'flag', default: 'false', help: 'serve TLS with a self-signed certificate kept next to the database (made on first start)' },

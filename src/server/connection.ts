@@ -4,15 +4,17 @@ import type { Duplex } from 'node:stream';
 import { encodeJsonEvent } from '../protocol/json-codec.js';
 import { GREETING_DELAY_MS } from '../protocol/limits.js';
 import { LineSplitter, type SplitEvent } from '../protocol/line-splitter.js';
-import type { Bye, ServerEvent } from '../protocol/messages.js';
+import type { Bye, ChatMessage, ServerEvent } from '../protocol/messages.js';
 import { encodeTextEvent } from '../protocol/text-codec.js';
 import type { ServerConfig } from './config.js';
+import type { DirectMessages } from './direct-messages.js';
+import type { History } from './history.js';
 import type { LoginService, LoginVerdict } from './login-service.js';
 import type { Logger } from './log.js';
 import { Outbox, type FlushScheduler } from './outbox.js';
 import type { EndReason, Presence, Seat } from './presence.js';
 import type { Room, RoomMember } from './room.js';
-import { Session, type SessionHost, type SessionOptions } from './session.js';
+import { Session, type DirectOutcome, type SessionHost, type SessionOptions } from './session.js';
 import type { OpenedTransport, TransportKind } from './transport.js';
 
 /** What a connection needs from its server. */
@@ -22,10 +24,15 @@ export interface ConnectionContext {
   readonly room: Room;
   readonly presence: Presence;
   readonly logins: LoginService;
+  /** Room messages said here are recorded; a login's replay comes from here. */
+  readonly history: History;
+  readonly directs: DirectMessages;
   readonly scheduler: FlushScheduler;
   readonly logger: Logger;
   readonly serverName: string;
   now(): number;
+  /** A new message id (PROTOCOL.md "Message ids"). */
+  nextMessageId(): string;
   /** The connection logged in: it no longer counts as pre-login. */
   loggedIn(connection: Connection): void;
   /** The socket is gone; forget the connection. */
@@ -189,7 +196,9 @@ export class Connection implements SessionHost, RoomMember {
     const attempt = ++this.#attempt;
     const current = (): boolean => !this.#closed && this.session.state === 'authenticating' && attempt === this.#attempt;
     check()
-      .then((verdict) => {
+      .then(async (verdict) => {
+        // The replay's store read runs while the seat is claimed but not in the room yet.
+        const replay = verdict.ok && current() ? await this.ctx.history.prepare() : undefined;
         if (!current()) {
           // Nobody is waiting for this login any more: its seat is given back at once.
           if (verdict.ok) verdict.seat.leave('disconnected');
@@ -197,7 +206,8 @@ export class Connection implements SessionHost, RoomMember {
         }
         if (verdict.ok) {
           this.#seat = verdict.seat;
-          this.session.loginFinished({ ok: true, username: verdict.username, others: this.ctx.presence.usernames(), ...(verdict.resume === undefined ? {} : { resume: verdict.resume }) });
+          // The replay is built here, in the same turn as joining the room: every message is either in it or live.
+          this.session.loginFinished({ ok: true, username: verdict.username, others: this.ctx.presence.usernames(), history: replay?.(), ...(verdict.resume === undefined ? {} : { resume: verdict.resume }) });
         } else {
           this.session.loginFinished(verdict);
         }
@@ -228,7 +238,13 @@ export class Connection implements SessionHost, RoomMember {
   }
 
   broadcast(text: string): void {
-    this.ctx.room.publish({ type: 'message', from: this.username, text, ts: new Date(this.ctx.now()).toISOString() }, this);
+    const message: ChatMessage = { type: 'message', from: this.username, text, ts: new Date(this.ctx.now()).toISOString(), id: this.ctx.nextMessageId() };
+    this.ctx.room.publish(message, this);
+    this.ctx.history.record(message);
+  }
+
+  sendDirect(to: string, text: string, done: (outcome: DirectOutcome) => void): void {
+    this.ctx.directs.send(to, { type: 'dm', from: this.username, text, ts: new Date(this.ctx.now()).toISOString(), id: this.ctx.nextMessageId() }, done);
   }
 
   onlineUsers(): string[] {

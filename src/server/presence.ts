@@ -42,6 +42,8 @@ export interface SessionEndSink {
  */
 export class Presence {
   readonly #seats = new Map<string, Seat>();
+  /** Members in the room here, by lower-cased username (direct messages find their recipient here). */
+  readonly #members = new Map<string, RoomMember>();
 
   constructor(
     readonly room: Room,
@@ -77,8 +79,14 @@ export class Presence {
     return this.room.usernames();
   }
 
+  /** The member in the room on this server with this name (any case), if any. */
+  member(username: string): RoomMember | undefined {
+    return this.#members.get(username.toLowerCase());
+  }
+
   /** @internal Seat transitions report here. */
   joined(member: RoomMember, username: string): void {
+    this.#members.set(username.toLowerCase(), member);
     this.room.join(member);
     this.room.publish({ type: 'join', user: username }, member);
   }
@@ -86,6 +94,8 @@ export class Presence {
   /** @internal `endWritten`: the row is gone and the end audited already (a resume elsewhere took the session over). */
   left(seat: Seat, member: RoomMember | undefined, reason: EndReason, detail: string | undefined, endWritten = false): void {
     if (member !== undefined) {
+      const key = seat.session.username.toLowerCase();
+      if (this.#members.get(key) === member) this.#members.delete(key);
       this.room.leave(member);
       // At shutdown everyone leaves at once: each client gets its own goodbye, not a line for every other user.
       if (reason !== 'shutdown') this.room.publish({ type: 'leave', user: seat.session.username, reason: LEAVE_REASON[reason] ?? 'disconnected' }, member);

@@ -1,9 +1,9 @@
 import { ProtocolError } from '../protocol/errors.js';
 import { parseClientMessage } from '../protocol/json-codec.js';
-import type { Bye, ByeReason, LoginFailReason, ServerEvent } from '../protocol/messages.js';
+import type { Bye, ByeReason, ChatMessage, LoginFailReason, ServerEvent } from '../protocol/messages.js';
 import { PROTOCOL_VERSION } from '../protocol/limits.js';
 import { HELP_TEXT } from '../protocol/messages.js';
-import { sanitizeShort, sanitizeText } from '../protocol/sanitize.js';
+import { isBlank, sanitizeShort, sanitizeText } from '../protocol/sanitize.js';
 import { parseTextCommand } from '../protocol/text-commands.js';
 import { commandRequest, type Request, type RequestType } from './commands.js';
 import { FloodGuard } from './token-bucket.js';
@@ -27,7 +27,13 @@ export class IllegalTransitionError extends Error {
   }
 }
 
-export type LoginOutcome = { ok: true; username: string; others: string[]; resume?: string } | { ok: false; reason: LoginFailReason; retryAfter?: number; message?: string };
+export type LoginOutcome =
+  /** `history`: the messages to replay, oldest first (undefined when history is off). */
+  | { ok: true; username: string; others: string[]; resume?: string; history?: readonly ChatMessage[] }
+  | { ok: false; reason: LoginFailReason; retryAfter?: number; message?: string };
+
+/** What became of a direct message: handed to the recipient's session, or nobody of that name is online (or exists). */
+export type DirectOutcome = 'delivered' | 'not_online';
 
 /** What a session needs from the world; the connection provides it. */
 export interface SessionHost {
@@ -39,6 +45,8 @@ export interface SessionHost {
   /** Called right after login_ok was sent: join the room from here on. */
   enterRoom(username: string): void;
   broadcast(text: string): void;
+  /** Hands a direct message (text already sanitised) to `to`'s session; `done` is called exactly once, in order with other replies. */
+  sendDirect(to: string, text: string, done: (outcome: DirectOutcome) => void): void;
   /** Everyone online, the asker included. */
   onlineUsers(): string[];
   /** Ends the connection after sending `bye` (if given); no more calls follow. */
@@ -141,6 +149,8 @@ export class Session {
       this.#flood = new FloodGuard(this.options.rateBurst, this.options.rateLimitPerSecond, this.host.now());
       this.#setState('chatting');
       this.host.send({ type: 'login_ok', username: outcome.username, users: outcome.others, help: HELP_TEXT, ...(outcome.resume === undefined ? {} : { resume: outcome.resume }) });
+      // The replay and joining the room happen in one go: no live event can come between them.
+      if (outcome.history !== undefined) this.host.send({ type: 'history', messages: outcome.history, now: this.host.now() });
       this.host.enterRoom(outcome.username);
       return;
     }
@@ -294,6 +304,27 @@ export class Session {
     if (request.id !== undefined) session.host.send({ type: 'ack', id: request.id });
   }
 
+  static #dm(session: Session, request: Request): void {
+    if (request.type !== 'dm') return;
+    const text = sanitizeText(request.text);
+    if (request.to === '' || isBlank(text)) {
+      session.#error('bad_request', session.#mode === 'text' ? 'Usage: c.msg <user> <text>' : 'A direct message needs "to" and a "text" that is not empty.');
+      return;
+    }
+    if (request.to.toLowerCase() === session.#username!.toLowerCase()) {
+      session.#error('bad_request', 'You cannot send a private message to yourself.');
+      return;
+    }
+    const to = sanitizeShort(request.to, 32);
+    const id = request.id;
+    // The same answer for a name nobody has and for a user who is not logged in.
+    session.host.sendDirect(request.to, text, (outcome) => {
+      if (session.#state === 'closed') return;
+      if (outcome === 'not_online') session.#error('not_online', `${to} is not online.`);
+      else if (id !== undefined) session.host.send({ type: 'ack', id });
+    });
+  }
+
   static #who(session: Session): void {
     session.host.send({ type: 'who', users: session.host.onlineUsers() });
   }
@@ -311,6 +342,7 @@ export class Session {
     login: { states: ['awaiting-login'], refusal: 'bad_request', run: (s, r) => Session.#login(s, r) },
     resume: { states: ['awaiting-login'], refusal: 'bad_request', run: (s, r) => Session.#resume(s, r) },
     say: { states: ['chatting'], refusal: 'not_logged_in', run: (s, r) => Session.#say(s, r) },
+    dm: { states: ['chatting'], refusal: 'not_logged_in', run: (s, r) => Session.#dm(s, r) },
     who: { states: ['chatting'], refusal: 'not_logged_in', run: (s) => Session.#who(s) },
     help: { states: ['chatting'], refusal: 'not_logged_in', run: (s) => Session.#help(s) },
     pong: { states: ['new', 'awaiting-login', 'chatting'], refusal: 'bad_request', run: () => undefined },

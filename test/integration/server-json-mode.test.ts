@@ -13,7 +13,7 @@ describe('JSON mode', () => {
     expect(ok).toMatchObject({ username: 'shon', users: ['ron'] });
     expect(String(ok.help)).toContain('c.exit');
     for (const line of client.text.split('\n').slice(0, -1)) expect(line.startsWith('{')).toBe(true);
-    expect(client.messages.map((m) => m.type)).toEqual(['hello', 'login_ok']);
+    expect(client.messages.map((m) => m.type)).toEqual(['hello', 'login_ok', 'history_end']);
   });
 
   it('reports failures with reason and attempts left, then bye too_many_attempts', async () => {

@@ -18,7 +18,7 @@ describe('text mode (nc, telnet)', () => {
         'Username: Password: ' +
         '* Welcome, shon! Online now: ron, itay.\n' +
         '* Type a message and press Enter to send it to everyone else.\n' +
-        '* Commands: c.who (who is online), c.help (this help), c.exit (leave).\n',
+        '* Commands: c.who (who is online), c.msg <user> <text> (a private message), c.help (this help), c.exit (leave).\n',
     );
   });
 
@@ -78,7 +78,7 @@ describe('text mode (nc, telnet)', () => {
     await shon.waitForText('* Online now (2): ron, shon.\n');
     shon.write('c.help\n');
     await shon.waitForText(
-      '* Online now (2): ron, shon.\n* Type a message and press Enter to send it to everyone else.\n* Commands: c.who (who is online), c.help (this help), c.exit (leave).\n',
+      '* Online now (2): ron, shon.\n* Type a message and press Enter to send it to everyone else.\n* Commands: c.who (who is online), c.msg <user> <text> (a private message), c.help (this help), c.exit (leave).\n',
     );
     shon.write('c.foo\n');
     await shon.waitForText('! Unknown command c.foo. Type c.help.\n');

@@ -22,7 +22,15 @@ describe('ReplyQueue', () => {
       request: b,
       outcome: 'refused',
       reason: 'Slow down: rate limit reached.',
+      code: 'rate_limited',
     });
+  });
+
+  it('answers a direct message like a say: ack by id, or the error that names why (not_online)', () => {
+    const q = new ReplyQueue();
+    const dm = q.say('psst', 'ron');
+    expect(q.pendingSays).toEqual([{ kind: 'say', id: dm.id, text: 'psst', to: 'ron' }]);
+    expect(q.settle({ type: 'error', code: 'not_online', message: 'ron is not online.' })).toEqual({ request: dm, outcome: 'refused', reason: 'ron is not online.', code: 'not_online' });
   });
 
   it('counts a who among the waiting requests, so a refused who does not take a line with it', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { HELP_LINES, HELP_TEXT, type ServerEvent } from '../../src/protocol/messages.js';
 import { encodeTextEvent, listOrNobody } from '../../src/protocol/text-codec.js';
 
-const HELP_BLOCK = '* Type a message and press Enter to send it to everyone else.\n* Commands: c.who (who is online), c.help (this help), c.exit (leave).\n';
+const HELP_BLOCK = '* Type a message and press Enter to send it to everyone else.\n* Commands: c.who (who is online), c.msg <user> <text> (a private message), c.help (this help), c.exit (leave).\n';
 
 describe('encodeTextEvent: exact wording of PROTOCOL.md', () => {
   it.each<[string, ServerEvent, string]>([

@@ -141,7 +141,7 @@ describe('Session, text mode: greeting and login', () => {
         'Password: ' +
         '* Welcome, shon! Online now: ron, itay.\n' +
         '* Type a message and press Enter to send it to everyone else.\n' +
-        '* Commands: c.who (who is online), c.help (this help), c.exit (leave).\n',
+        '* Commands: c.who (who is online), c.msg <user> <text> (a private message), c.help (this help), c.exit (leave).\n',
     );
   });
 
