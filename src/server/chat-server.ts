@@ -82,7 +82,7 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
   const dummies = await DummyHashes.create(hasher, config.bcryptCost);
   const scheduler = new FlushScheduler({ windowMaxMs: config.flushWindowMs });
   const room = deps.room ?? new LocalRoom(scheduler);
-  const spoolFile = `${store.file}.unwritten-ends`;
+  const spoolFile = `${store.localBase}.unwritten-ends`;
   const ends = new SessionEndWriter(db, logger, { spoolFile });
   const presence = new Presence(room, ends, instanceId, now);
   const ids = new MessageIdGenerator(instanceId, now);

@@ -2,6 +2,7 @@ import type { ThrottleKind } from '../store/schema.js';
 import type { ServerConfig } from './config.js';
 import { failuresInWindow, isLockedAt, type ThrottleRecord } from '../store/throttles.js';
 import { parseCidrList, type CidrList } from './cidr.js';
+import { isPostgresUrl, redactUrl } from '../store/dialects/postgres.js';
 
 /**
  * Login throttling policy: windows, thresholds, penalties, decisions. Pure:
@@ -180,6 +181,7 @@ export function throttlePolicy(config: ServerConfig): ThrottlePolicy {
     memoryMs: config.throttleMemoryMs,
     trustMs: config.throttleTrustMs,
     exempt: config.throttleExempt === '' ? undefined : parseCidrList(config.throttleExempt),
-    dbFile: config.dbFile,
+    // Logged in the lift command: a URL without its password.
+    dbFile: isPostgresUrl(config.dbFile) ? redactUrl(config.dbFile) : config.dbFile,
   };
 }

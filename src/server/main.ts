@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { HashPool } from '../accounts/hash-pool.js';
 import { declareOptions, readOptionValues } from '../config/commander-options.js';
@@ -7,7 +6,7 @@ import { EXIT_USAGE, isRequestedOutput, unexpectedArgument, usageMessage } from 
 import { DURATION_RULE, SIZE_RULE } from '../config/value-grammar.js';
 import { VERSION } from '../package-info.js';
 import { StoreError } from '../store/errors.js';
-import { openStore } from '../store/open-store.js';
+import { openStore, storeLocalBase } from '../store/open-store.js';
 import { countUsers } from '../store/users.js';
 import { createChatServer } from './chat-server.js';
 import { buildServerConfig, ConfigError, SERVER_OPTIONS } from './config.js';
@@ -78,7 +77,7 @@ async function main(): Promise<void> {
   process.on('SIGHUP', () => reload());
   // With the terminal gone, a write to it fails (EIO, EPIPE): the server goes on without its log rather than crash.
   process.stdout.on('error', () => undefined);
-  const tls = config.tlsSelfSigned ? await selfSignedIdentity(resolve(config.dbFile)) : config.tlsCert !== '' ? loadTlsIdentity(config.tlsCert, config.tlsKey) : undefined;
+  const tls = config.tlsSelfSigned ? await selfSignedIdentity(storeLocalBase(config.dbFile)) : config.tlsCert !== '' ? loadTlsIdentity(config.tlsCert, config.tlsKey) : undefined;
   const logger = createLogger((line) => process.stdout.write(line));
   const store = await openStore({ file: config.dbFile, create: true, busyTimeoutMs: config.busyTimeoutMs, poolSize: config.dbPoolSize });
   const hasher = new HashPool({ size: config.hashWorkers, maxQueue: config.loginQueue === 0 ? Number.MAX_SAFE_INTEGER : config.loginQueue });

@@ -31,10 +31,33 @@ export interface OpenStoreOptions {
   thread?: 'worker' | 'inline';
 }
 
+/**
+ * Where files that belong with a store on this host go (the server's spool of
+ * unwritten session ends, its self-signed certificate), as a path prefix:
+ * the SQLite file itself, or for PostgreSQL `chat-<host>-<port>-<database>` in
+ * the working directory (a URL is no place on disk).
+ */
+export function storeLocalBase(location: string): string {
+  if (!isPostgresUrl(location)) return resolve(location);
+  let name = 'chat-postgres';
+  if (URL.canParse(location)) {
+    const url = new URL(location);
+    name = `chat-${url.hostname || 'localhost'}-${url.port || '5432'}-${decodeURIComponent(url.pathname.slice(1)) || 'postgres'}`;
+  }
+  return resolve(name.replace(/[^A-Za-z0-9._-]/g, '_'));
+}
+
+/** The store as messages and logs may name it: the absolute file, or the URL without its password. */
+export function describeStoreLocation(location: string): string {
+  return isPostgresUrl(location) ? redactUrl(location) : resolve(location);
+}
+
 export interface Store {
   readonly db: Kysely<Database>;
   /** Absolute path of the database file, or the PostgreSQL URL without its password. */
   readonly file: string;
+  /** storeLocalBase of the location: a path prefix for this store's files on this host. */
+  readonly localBase: string;
   readonly dialect: StoreDialect;
   /** Turns a driver failure a user can cause (a lock held past the busy timeout) into a StoreError naming this store. */
   translateError(error: unknown): unknown;
@@ -59,6 +82,7 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   const store: Store = {
     db,
     file,
+    localBase: storeLocalBase(options.file),
     dialect,
     translateError: (error) => dialect.translateError(error, file),
     close: () => db.destroy(),

@@ -1,6 +1,8 @@
 import { expect } from 'vitest';
 import { TEST_ENV } from './chat-server-process.js';
 import { assertFreshBuild, runCli, type CliResult, type RunCliOptions } from './run-cli.js';
+import { createTestDatabase } from './postgres.js';
+import type { StoreKind } from './store-targets.js';
 import { makeTempDir, type TempDir } from './temp-dir.js';
 
 /** The sources chat-admin is built from; integration tests refuse a stale dist/. */
@@ -8,7 +10,9 @@ export const ADMIN_SOURCES = ['src/admin', 'src/accounts', 'src/config', 'src/st
 
 export interface AdminFixture {
   dir: TempDir;
-  /** The database file, passed as CHAT_DB (not created until a verb creates it). */
+  /** Removes the folder, and the PostgreSQL database of a fixture on PostgreSQL. */
+  remove(): Promise<void>;
+  /** The database file (not created until a verb creates it) or the URL of an empty PostgreSQL database, passed as CHAT_DB. */
   db: string;
   /** Runs chat-admin with CHAT_DB, CHAT_BCRYPT_COST=4 (fast hashing) and CHAT_MIN_PASSWORD_LENGTH=1 (short fixture passwords), through the env vars users have. */
   admin(args: readonly string[], options?: RunCliOptions): Promise<CliResult>;
@@ -16,14 +20,20 @@ export interface AdminFixture {
   addUsers(...names: string[]): Promise<void>;
 }
 
-export async function makeAdminFixture(): Promise<AdminFixture> {
+/** On SQLite (the default) a file in a temp folder; on PostgreSQL a database of the fixture's own. */
+export async function makeAdminFixture(kind: StoreKind = 'sqlite'): Promise<AdminFixture> {
   assertFreshBuild(ADMIN_SOURCES);
   const dir = await makeTempDir('chat-admin-');
-  const db = dir.file('chat.db');
+  const target = kind === 'postgres' ? await createTestDatabase() : undefined;
+  const db = target?.url ?? dir.file('chat.db');
   const admin = (args: readonly string[], options: RunCliOptions = {}): Promise<CliResult> =>
     runCli('chat-admin', args, { ...options, env: { CHAT_DB: db, ...TEST_ENV, ...options.env } });
   return {
     dir,
+    remove: async () => {
+      await target?.drop();
+      await dir.remove();
+    },
     db,
     admin,
     addUsers: async (...names) => {

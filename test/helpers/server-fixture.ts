@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import { runAdmin, startChatServer, type ChatServerProcess } from './chat-server-process.js';
+import { createStoreTarget, type StoreKind } from './store-targets.js';
 import { WireClient } from './wire-client.js';
 
 export interface ServerFixture {
@@ -38,9 +39,16 @@ export async function startServer(
   users: readonly string[],
   args: readonly string[] = [],
   env: Record<string, string> = {},
-  options: { dbFile?: string } = {},
+  options: { dbFile?: string; store?: StoreKind } = {},
 ): Promise<ServerFixture> {
-  const server = await startChatServer({ args, env, ...options });
+  let dbFile = options.dbFile;
+  if (dbFile === undefined && options.store === 'postgres') {
+    // A database of the test's own, dropped after the server has stopped (cleanups run last first).
+    const target = await createStoreTarget('postgres');
+    cleanups.push(() => target.remove());
+    dbFile = target.location;
+  }
+  const server = await startChatServer({ args, env, ...(dbFile === undefined ? {} : { dbFile }) });
   cleanups.push(() => server.stop());
   await importUsers(server.dbFile, users);
   const track = (client: WireClient) => {

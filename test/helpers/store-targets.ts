@@ -20,12 +20,16 @@ export interface StoreTarget {
   remove(): Promise<void>;
 }
 
-/** Whether PostgreSQL is reachable (awaited once per test file that imports this). */
-export const withPostgres = await postgresAvailable();
+let probe: Promise<boolean> | undefined;
 
-/** Skip a PostgreSQL describe where no server is reachable. */
-export function skipKind(kind: StoreKind): boolean {
-  return kind === 'postgres' && !withPostgres;
+/**
+ * Whether PostgreSQL is reachable, asked once per test file, only by files
+ * that run on it (`const withPostgres = await postgresReady()` at the top):
+ * a file that only imports the fixtures never probes.
+ */
+export function postgresReady(): Promise<boolean> {
+  probe ??= postgresAvailable();
+  return probe;
 }
 
 export async function createStoreTarget(kind: StoreKind): Promise<StoreTarget> {

@@ -6,8 +6,10 @@ import { saveThrottle } from '../../src/store/throttles.js';
 import { expectFailure, expectOk, makeAdminFixture, type AdminFixture } from '../helpers/chat-admin.js';
 import { startChatServer } from '../helpers/chat-server-process.js';
 import { insertLiveSession } from '../helpers/store-fixtures.js';
-import { createStoreTarget, withPostgres, type StoreTarget } from '../helpers/store-targets.js';
+import { createStoreTarget, postgresReady, type StoreTarget } from '../helpers/store-targets.js';
 import { WireClient } from '../helpers/wire-client.js';
+
+const withPostgres = await postgresReady();
 
 // `chat-admin store copy --to URL` between real databases: a SQLite file and
 // PostgreSQL databases of the test's own. Copies must be exact (ids, times,

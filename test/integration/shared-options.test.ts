@@ -5,10 +5,12 @@ import { expectFailure, expectOk, makeAdminFixture, type AdminFixture } from '..
 import { startChatServer, TEST_ENV, type ChatServerProcess } from '../helpers/chat-server-process.js';
 import { TEST_POSTGRES_URL } from '../helpers/postgres.js';
 import { importUsers } from '../helpers/server-fixture.js';
-import { createStoreTarget, withPostgres } from '../helpers/store-targets.js';
+import { createStoreTarget, postgresReady } from '../helpers/store-targets.js';
 import { WireClient } from '../helpers/wire-client.js';
 import { runCli } from '../helpers/run-cli.js';
 import { dumpTables } from '../helpers/store-fixtures.js';
+
+const withPostgres = await postgresReady();
 
 let f: AdminFixture;
 beforeEach(async () => {

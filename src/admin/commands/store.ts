@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { copyStore, type CopyCounts } from '../../store/copy.js';
-import { isPostgresUrl, redactUrl } from '../../store/dialects/postgres.js';
-import { openStore } from '../../store/open-store.js';
+import { isPostgresUrl } from '../../store/dialects/postgres.js';
+import { describeStoreLocation, openStore } from '../../store/open-store.js';
 import type { AdminDeps } from '../deps.js';
 import { CliError, EXIT_USAGE } from '../errors.js';
 import { storeSettings, type AdminConfig } from '../options.js';
@@ -20,7 +20,7 @@ export function registerStoreCommands(program: Command, deps: AdminDeps, setting
       const where = storeSettings(settings());
       const to = options.to.trim();
       if (to === '') throw new CliError('CONFLICTING_OPTIONS', '--to must name a SQLite file or a postgres:// URL', { exitCode: EXIT_USAGE });
-      if (locationKey(to) === locationKey(where.file)) throw new CliError('CONFLICTING_OPTIONS', `--to names the source store itself (${shown(to)})`, { exitCode: EXIT_USAGE });
+      if (locationKey(to) === locationKey(where.file)) throw new CliError('CONFLICTING_OPTIONS', `--to names the source store itself (${describeStoreLocation(to)})`, { exitCode: EXIT_USAGE });
       const counts = await withStore(where, { create: false }, async (source) => {
         const existed = isPostgresUrl(to) || existsSync(resolve(to));
         // Migrations are applied on the target as it opens; one connection is all the copy uses.
@@ -34,13 +34,10 @@ export function registerStoreCommands(program: Command, deps: AdminDeps, setting
           await target.close();
         }
       });
-      deps.stdout.write(`copied ${describeCounts(counts)} to ${shown(to)}\n`);
+      deps.stdout.write(`copied ${describeCounts(counts)} to ${describeStoreLocation(to)}\n`);
     });
 }
 
-function shown(location: string): string {
-  return isPostgresUrl(location) ? redactUrl(location) : resolve(location);
-}
 
 function locationKey(location: string): string {
   if (!isPostgresUrl(location)) return resolve(location);
