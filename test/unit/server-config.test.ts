@@ -26,6 +26,7 @@ describe('buildServerConfig: defaults', () => {
       host: '0.0.0.0',
       port: 12345,
       dbFile: './chat.db',
+      dbPoolSize: 10,
       busyTimeoutMs: 5000,
       bcryptCost: 12,
       maxLineBytes: 4096,
