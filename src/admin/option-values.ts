@@ -29,3 +29,22 @@ export function parseAuditLimit(text: string): number {
   if (value < 1 || value > MAX_AUDIT_LIMIT) throw new InvalidArgumentError(`must be a whole number from 1 to ${MAX_AUDIT_LIMIT}`);
   return value;
 }
+
+/** Accepts an ISO 8601 date or time (`2026-12-01`, `2026-12-01T10:00:00Z`). */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
+
+/** `--since` of `history`: a duration back from now (`2h`, `7d`), or an ISO time; returns the ISO time in UTC. */
+export function parseSinceOrTime(text: string, now: () => Date): string {
+  const trimmed = text.trim();
+  if (ISO_TIME.test(trimmed)) {
+    const at = new Date(trimmed.length === 10 ? `${trimmed}T00:00:00Z` : trimmed.replace(' ', 'T'));
+    if (Number.isNaN(at.getTime())) throw new InvalidArgumentError('is not a valid date');
+    return at.toISOString();
+  }
+  try {
+    return new Date(now().getTime() - parseSince(trimmed)).toISOString();
+  } catch (error) {
+    if (error instanceof InvalidArgumentError) throw new InvalidArgumentError(`must be a duration such as 2h or 7d, or an ISO time such as 2026-12-01T10:00:00Z (${error.message})`);
+    throw error;
+  }
+}

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { DURATION_RULE } from '../config/value-grammar.js';
 import { registerAuditCommand } from './commands/audit.js';
+import { registerHistoryCommand } from './commands/history.js';
 import { registerKickCommand } from './commands/kick.js';
 import { registerSessionsCommand } from './commands/sessions.js';
 import { registerStoreCommands } from './commands/store.js';
@@ -24,6 +25,8 @@ Examples:
   chat-admin audit --user shon --since 2h --limit 20
   chat-admin throttles                          addresses and users locked after failed logins
   chat-admin throttles clear --user shon        let shon log in again at once
+  chat-admin history --since 2h --user shon     what shon said in the last two hours
+  chat-admin history purge --before 30d         delete stored messages older than 30 days
   chat-admin store copy --to postgres://chat@db/chat   move everything to an empty PostgreSQL database
 
 Options before or after the verb mean the same (chat-admin --db F user list,
@@ -62,6 +65,7 @@ export function createAdminProgram(deps: AdminDeps): Command {
   registerKickCommand(program, deps, settings);
   registerAuditCommand(program, deps, settings);
   registerThrottlesCommand(program, deps, settings);
+  registerHistoryCommand(program, deps, settings);
   registerStoreCommands(program, deps, settings);
   return program;
 }
