@@ -1052,8 +1052,10 @@ async function main(): Promise<void> {
   }
   let resumeStorm: ResumeStormResult | undefined;
   if (options.only.has('resume-storm')) {
-    const resumePlan = { users: options.quick ? 50 : 1000, cost: 12 };
-    await attempt(`resume storm: ${resumePlan.users} password logins (cost 12), then ${resumePlan.users} resumes`, async () => {
+    const users = options.quick ? 50 : 1000;
+    // BENCH_RESUME_PASSWORD_USERS: fewer password logins on a loaded machine (the rest of the tokens come from the store).
+    const resumePlan = { users, passwordUsers: Number(process.env.BENCH_RESUME_PASSWORD_USERS ?? users), cost: 12 };
+    await attempt(`resume storm: ${resumePlan.passwordUsers} password logins (cost 12), then ${resumePlan.users} resumes`, async () => {
       const start = (db: string, args: string[]) => spawnListener('chat-server', [...serverNodeFlags, serverMain, '--host', '127.0.0.1', '--port', '0', '--db', db, ...args, ...serverArgs], 20_000);
       resumeStorm = await scenarioResumeStorm(resumePlan, { start, workDir, log });
     });

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { startChatServer } from '../helpers/chat-server-process.js';
 import { auditRows, eventually, queryDb } from '../helpers/db-peek.js';
-import { onCleanup, startServer } from '../helpers/server-fixture.js';
+import { importUsers, onCleanup, startServer } from '../helpers/server-fixture.js';
+import { createStoreTarget, withPostgres } from '../helpers/store-targets.js';
 import { WireClient, type JsonMessage } from '../helpers/wire-client.js';
 
 // Session resumption (PROTOCOL.md additions) against the built server: tokens,
@@ -173,5 +174,28 @@ describe('session resumption', () => {
     expect(malformed).toMatchObject({ reason: 'resume_invalid', attempts_left: 3 });
     expect(queryDb(f.dbFile, 'select * from login_throttles')).toEqual([]);
     await f.json('shon');
+  });
+
+  describe.skipIf(!withPostgres)('on PostgreSQL (READ COMMITTED), two instances', () => {
+    it('of 10 resumes racing with one token on two instances exactly one gets in; it takes the seat from the other instance, whose connection ends', async () => {
+      const target = await createStoreTarget('postgres');
+      onCleanup(() => target.remove());
+      await importUsers(target.location, ['shon']);
+      const a = await startChatServer({ dbFile: target.location });
+      onCleanup(() => a.stop());
+      const b = await startChatServer({ dbFile: target.location });
+      onCleanup(() => b.stop());
+      const { client: old, token } = await loginOn(a.port, 'shon');
+      const replies = await Promise.all(Array.from({ length: 10 }, (_, i) => resumeOn(i % 2 === 0 ? a.port : b.port, token)));
+      const winners = replies.filter((r) => r.reply.type === 'login_ok');
+      expect(winners).toHaveLength(1);
+      expect(replies.filter((r) => r.reply.type === 'login_failed').map((r) => r.reply.reason)).toEqual(Array(9).fill('resume_invalid'));
+      expect(await old.waitForType('bye', 3000)).toEqual({ type: 'bye', reason: 'replaced' });
+      // The winner's new token works once more, on either instance.
+      const next = winners[0]!.reply.resume as string;
+      winners[0]!.client.close();
+      const again = await resumeOn(a.port, next);
+      expect(again.reply).toMatchObject({ type: 'login_ok', username: 'shon' });
+    });
   });
 });
