@@ -33,6 +33,8 @@ export interface ResumeStormPhase {
   kind: 'password' | 'resume';
   ok: number;
   failed: number;
+  /** `server_busy` answers, each followed by a new attempt. */
+  busy: number;
   /** First attempt to last login_ok. */
   seconds: number;
   perClientMs: LatencySummary;
@@ -51,8 +53,15 @@ export interface ResumeStormDeps {
 }
 
 const PASSWORD = 'bench-resume-pw';
-/** The limits that would refuse a storm from one address are off; the login queue is unbounded so every password check waits its turn instead of being told busy. */
-const FLAGS = ['--rate-limit', '0', '--max-connections', '0', '--max-per-address', '0', '--max-prelogin', '0', '--max-prelogin-per-address', '0', '--max-prelogin-per-prefix', '0', '--heartbeat', '0', '--login-timeout', '0', '--login-queue', '0', '--throttle-window', '0'];
+/**
+ * The limits that would refuse a storm from one address (all clients come
+ * from 127.0.0.1) are off; the login queue keeps its default, and a client
+ * told `server_busy` tries again on a new connection after chat-client's
+ * backoff (0.25 s doubling to 10 s, ±50%), as chat-client does.
+ */
+const FLAGS = ['--rate-limit', '0', '--max-connections', '0', '--max-per-address', '0', '--max-prelogin', '0', '--max-prelogin-per-address', '0', '--max-prelogin-per-prefix', '0', '--heartbeat', '0', '--login-timeout', '0', '--throttle-window', '0'];
+const BACKOFF_MIN_MS = 250;
+const BACKOFF_MAX_MS = 10_000;
 const PHASE_TIMEOUT_MS = 15 * 60_000;
 
 /** One JSON-mode connection that logs in (or resumes) once and reports its login_ok. */
@@ -83,16 +92,31 @@ function authenticate(port: number, request: Record<string, unknown>): Promise<{
   });
 }
 
+/** One client's way in: again after each `server_busy`, on a new connection, after a jittered backoff. */
+async function untilAnswered(port: number, request: Record<string, unknown>, busy: { count: number }): Promise<{ socket: net.Socket; reply: Record<string, unknown>; ms: number }> {
+  const started = nowMs();
+  let base = BACKOFF_MIN_MS;
+  for (;;) {
+    const result = await authenticate(port, request);
+    if (result.reply.reason !== 'server_busy') return { ...result, ms: nowMs() - started };
+    busy.count += 1;
+    result.socket.destroy();
+    await sleep(Math.round(base * (0.5 + Math.random())));
+    base = Math.min(base * 2, BACKOFF_MAX_MS);
+  }
+}
+
 async function phase(kind: ResumeStormPhase['kind'], requests: Record<string, unknown>[], port: number): Promise<{ phase: ResumeStormPhase; sockets: net.Socket[]; replies: Record<string, unknown>[] }> {
   const started = nowMs();
   let timer: NodeJS.Timeout | undefined;
-  const all = Promise.all(requests.map((request) => authenticate(port, request)));
+  const busy = { count: 0 };
+  const all = Promise.all(requests.map((request) => untilAnswered(port, request, busy)));
   const results = await Promise.race([all, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${kind} phase did not finish within ${PHASE_TIMEOUT_MS / 1000} s`)), PHASE_TIMEOUT_MS)))]);
   clearTimeout(timer);
   const seconds = (nowMs() - started) / 1000;
   const ok = results.filter((r) => r.reply.type === 'login_ok').length;
   return {
-    phase: { kind, ok, failed: results.length - ok, seconds, perClientMs: summarizeLatencies(results.map((r) => r.ms)) },
+    phase: { kind, ok, failed: results.length - ok, busy: busy.count, seconds, perClientMs: summarizeLatencies(results.map((r) => r.ms)) },
     sockets: results.map((r) => r.socket),
     replies: results.map((r) => r.reply),
   };
@@ -152,12 +176,13 @@ export async function scenarioResumeStorm(plan: ResumeStormPlan, deps: ResumeSto
   }
 }
 
-export const RESUME_STORM_HEAD = ['resume storm (one server)', 'ok / failed', 'first attempt to last login_ok', 'per client p50 / p99'];
+export const RESUME_STORM_HEAD = ['resume storm (one server)', 'ok / failed', 'busy answers (retried)', 'first attempt to last login_ok', 'per client p50 / p99'];
 
 export function formatResumeStorm(result: ResumeStormResult): string[][] {
   return result.phases.map((p) => [
     p.kind === 'password' ? `${p.ok + p.failed} password logins, cost ${result.plan.cost}` : `${p.ok + p.failed} resumes`,
     `${p.ok} / ${p.failed}`,
+    String(p.busy),
     `${p.seconds.toFixed(2)} s`,
     `${(p.perClientMs.p50 / 1000).toFixed(2)} / ${(p.perClientMs.p99 / 1000).toFixed(2)} s`,
   ]);

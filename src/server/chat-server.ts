@@ -55,6 +55,10 @@ const INSTANCE_HEARTBEAT_MS = 1000;
 const ACTIVITY_FLUSH_MS = 5000;
 const SWEEP_MS = 1000;
 const TOKEN_PRUNE_MS = 60_000;
+/** Resume transactions at once: SQLite runs one at a time anyway; a few keep a PostgreSQL pool busy without taking all of it. */
+const RESUMES_RUNNING = 4;
+/** Resumes that may wait per place in --login-queue. */
+const RESUMES_PER_CHECK = 32;
 const TOKEN_PRUNE_BATCH = 500;
 /** Batches per run at most: 10 000 tokens a minute, far more than logins can make. */
 const TOKEN_PRUNE_BATCHES = 20;
@@ -92,8 +96,9 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
   const connections = new Map<string, Connection>();
   const logins = new LoginService(db, presence, hasher, dummies, instanceId, logger, clock, throttlePolicy(config), {
     ttlMs: config.resumeTtlMs,
-    // The login queue's bound: as many resumes may be in progress as password checks may wait or run.
-    maxInFlight: config.loginQueue === 0 ? Infinity : config.loginQueue + config.hashWorkers,
+    running: RESUMES_RUNNING,
+    // The login queue's bound in resumes: a resume costs about a hundredth of a password check at cost 12, so the line may be that much longer for the same wait.
+    waiting: config.loginQueue === 0 ? Infinity : config.loginQueue * RESUMES_PER_CHECK,
     endLocal(sessionId) {
       const connection = connections.get(sessionId);
       if (connection === undefined || !connection.loggedIn) return false;

@@ -6,7 +6,7 @@ import type { LoginFailReason } from '../protocol/messages.js';
 import { escapeForLog } from '../protocol/sanitize.js';
 import { appendAudit, newAuditEntry, sessionEndEntry } from '../store/audit.js';
 import { consumeResumeToken, issueResumeToken, newResumeToken, revokeResumeTokens } from '../store/resume-tokens.js';
-import type { Database, NewSessionRow, SessionRow, UserRow } from '../store/schema.js';
+import type { Database, NewSessionRow, ResumeTokenRow, SessionRow, UserRow } from '../store/schema.js';
 import { requestTakeover } from '../store/session-takeovers.js';
 import { claimSession, findSessionByUser, releaseSessions } from '../store/sessions.js';
 import { findThrottles, loggedInFromSince, pruneThrottles, throttleAddressKey, updateThrottles, type ThrottleRecord } from '../store/throttles.js';
@@ -18,6 +18,7 @@ import type { Logger } from './log.js';
 import type { Presence, Seat } from './presence.js';
 import { decide, liftCommand, lockStarted, recordFailure, secondsLeft, throttlingEnabled, VerifyTimer, type ThrottlePolicy } from './login-throttle.js';
 import { settleWithin } from '../util/settle-within.js';
+import { WorkGate } from './work-gate.js';
 
 export interface LoginAttempt {
   username: string;
@@ -38,13 +39,15 @@ export interface ResumeAttempt {
 export interface ResumePolicy {
   /** Token lifetime; 0 = resumption off (no tokens, every resume refused). */
   ttlMs: number;
-  /** Resumes whose store work may be in progress at once (the login queue's bound); past it `server_busy`. */
-  maxInFlight: number;
+  /** Resumes whose store transaction may run at once. */
+  running: number;
+  /** Resumes that may wait for one of those (the login queue's bound, in resumes); past it `server_busy`. */
+  waiting: number;
   /** Ends this server's connection holding the session (bye `replaced`); false when none holds it. */
   endLocal(sessionId: string): boolean;
 }
 
-export const RESUME_OFF: ResumePolicy = { ttlMs: 0, maxInFlight: 0, endLocal: () => false };
+export const RESUME_OFF: ResumePolicy = { ttlMs: 0, running: 1, waiting: 0, endLocal: () => false };
 
 /** A successful login holds its seat: whoever gets the verdict must enter it or leave it. `resume` is the token for the client, if any. */
 export type LoginVerdict = { ok: true; username: string; seat: Seat; resume?: string } | { ok: false; reason: LoginFailReason; retryAfter?: number; message?: string };
@@ -69,7 +72,7 @@ const SEAT_RACE = Symbol('seat taken meanwhile');
 
 type ResumeClaim =
   | { kind: 'invalid'; detail: string; username: string | null }
-  | { kind: 'claimed'; user: UserRow; token: string; replaced: SessionRow | undefined };
+  | { kind: 'claimed'; user: UserRow; token: string; replaced: SessionRow | undefined; used: ResumeTokenRow };
 
 /** The work's result, or EXCEEDED at `deadline` (epoch ms) if it has not settled; the work itself goes on. */
 function within<T>(work: Promise<T>, deadline: number): Promise<T | typeof EXCEEDED> {
@@ -98,9 +101,11 @@ export class LoginService {
     private readonly throttle: ThrottlePolicy,
     private readonly resumption: ResumePolicy = RESUME_OFF,
     private readonly timer = new VerifyTimer(),
-  ) {}
+  ) {
+    this.#resumes = new WorkGate(resumption.running, resumption.waiting);
+  }
 
-  #resuming = 0;
+  readonly #resumes: WorkGate;
   /** A background rehash is running (see #rehash). */
   #rehashing = false;
 
@@ -220,13 +225,9 @@ export class LoginService {
       const records = await findThrottles(this.db, { address: throttleAddressKey(attempt.peerAddress) });
       if (decide(this.throttle, { address: byKind(records, 'address') }, this.clock().getTime()).refuse === 'throttled_address') return fail('throttled_address', null);
     }
-    if (this.#resuming >= this.resumption.maxInFlight) return fail('server_busy', null, 'server_busy');
-    this.#resuming += 1;
-    try {
-      return await this.#resume(attempt, audited);
-    } finally {
-      this.#resuming -= 1;
-    }
+    // Its wait in line does not count towards the claim's store bound, which starts with the transaction.
+    const verdict = this.#resumes.run(() => this.#resume(attempt, audited));
+    return verdict ?? fail('server_busy', null, 'server_busy');
   }
 
   async #resume(attempt: ResumeAttempt, audited: (outcome: 'ok' | 'failed', reason: string | null, username: string | null, detail?: string) => ReturnType<typeof newAuditEntry>): Promise<LoginVerdict> {
@@ -255,7 +256,7 @@ export class LoginService {
       const token = newResumeToken();
       await this.#renewToken(trx, user, attempt.sessionId, 'json', now.getTime(), token);
       await appendAudit(trx, audited('ok', null, user.username, replaced === undefined ? 'resume' : `resume, replaced session ${replaced.id}`));
-      return { kind: 'claimed', user, token, replaced };
+      return { kind: 'claimed', user, token, replaced, used: taken.row };
     });
     const seatOf = (user: UserRow) => this.presence.claim({ sessionId: attempt.sessionId, username: user.username, peerAddress: attempt.peerAddress, mode: 'json', connectedAt: now.getTime() });
     // The old connection here goes before the new one enters: the others see it leave, then come back.
@@ -273,7 +274,13 @@ export class LoginService {
       claiming.then(
         (late) => {
           endReplaced(late);
-          if (late.kind === 'claimed') seatOf(late.user).leave('disconnected');
+          if (late.kind !== 'claimed') return;
+          seatOf(late.user).leave('disconnected');
+          // The client was told busy and will try the same token again: it is put back (the next one never reached it).
+          const { used } = late;
+          issueResumeToken(this.db, { token: attempt.token, userId: used.user_id, usernameKey: used.username_key, sessionId: used.session_id, at: Date.parse(used.issued_at), ttlMs: Date.parse(used.expires_at) - Date.parse(used.issued_at) }).catch(
+            (error: unknown) => this.logger.error('store_error', { during: 'resume_token_restore', error: error instanceof Error ? error.message : String(error) }),
+          );
         },
         () => undefined,
       );

@@ -85,6 +85,8 @@ export class Session {
   #username: string | undefined;
   /** One resume per connection: a second is refused unseen (guessing tokens gets one try per connection). */
   #resumeTried = false;
+  /** The login being checked is a resume. */
+  #resuming = false;
   /** Every line counts, of any type: one budget for all of them (see #withinBudget). */
   #flood: FloodGuard;
 
@@ -145,6 +147,7 @@ export class Session {
   loginFinished(outcome: LoginOutcome): void {
     if (this.#state !== 'authenticating') return;
     if (outcome.ok) {
+      this.#resuming = false;
       this.#username = outcome.username;
       this.#flood = new FloodGuard(this.options.rateBurst, this.options.rateLimitPerSecond, this.host.now());
       this.#setState('chatting');
@@ -156,6 +159,9 @@ export class Session {
     }
     // Neither a full queue nor a stale token says anything about a password.
     if (outcome.reason !== 'server_busy' && outcome.reason !== 'resume_invalid') this.#failures += 1;
+    // A busy server did not look at the token: the one resume of this connection is not used up.
+    if (outcome.reason === 'server_busy' && this.#resuming) this.#resumeTried = false;
+    this.#resuming = false;
     this.#setState('awaiting-login');
     this.host.send({ type: 'login_failed', reason: outcome.reason, attempts_left: this.attemptsLeft, ...(outcome.retryAfter === undefined ? {} : { retry_after: outcome.retryAfter, message: outcome.message }) });
     if (this.attemptsLeft <= 0) {
@@ -293,6 +299,7 @@ export class Session {
       return;
     }
     session.#resumeTried = true;
+    session.#resuming = true;
     session.host.beginResume(request.token);
   }
 

@@ -750,6 +750,20 @@ describe('Session, JSON mode: resume (PROTOCOL.md additions)', () => {
     expect(host.take()).toEqual([{ call: 'beginLogin', username: 'shon', password: 'pw' }]);
   });
 
+  it('a busy answer to a resume does not use up the connection\'s one resume', () => {
+    const { host, session } = setup();
+    session.receiveLine('{"type":"hello","proto":1}');
+    session.receiveLine('{"type":"resume","token":"abc"}');
+    session.loginFinished({ ok: false, reason: 'server_busy' });
+    host.take();
+    session.receiveLine('{"type":"resume","token":"abc"}');
+    expect(host.take()).toEqual([{ call: 'beginResume', token: 'abc' }]);
+    session.loginFinished({ ok: false, reason: 'resume_invalid' });
+    host.take();
+    session.receiveLine('{"type":"resume","token":"abc"}');
+    expect(host.take()).toEqual([send({ type: 'login_failed', reason: 'resume_invalid', attempts_left: 3 })]);
+  });
+
   it('a malformed resume is resume_invalid at no cost; resume is not allowed before hello or after login', () => {
     const { host, session } = setup();
     session.receiveLine('{"type":"resume","token":"abc"}');
