@@ -56,6 +56,8 @@ export interface RemoveResult {
   username: string;
   /** Whether a live session was asked to end. */
   sessionAsked: boolean;
+  /** That session (where it lives, to signal its server). */
+  session?: SessionRow;
 }
 
 export async function removeUser(db: Kysely<Database>, username: string, ctx: AdminContext): Promise<RemoveResult> {
@@ -65,7 +67,7 @@ export async function removeUser(db: Kysely<Database>, username: string, ctx: Ad
     await revokeResumeTokens(trx, { usernameKey: user.username_key });
     await deleteUser(trx, user.id);
     await appendAudit(trx, auditEntry('user_remove', user.username, ctx, { session }));
-    return { username: user.username, sessionAsked: session !== undefined };
+    return { username: user.username, sessionAsked: session !== undefined, session };
   });
 }
 
@@ -95,23 +97,23 @@ export async function setUserDisabled(db: Kysely<Database>, username: string, di
     const session = disabled ? await askSessionEnd(trx, user.username, 'disabled', null, ctx) : undefined;
     if (disabled) await revokeResumeTokens(trx, { usernameKey: user.username_key });
     await appendAudit(trx, auditEntry(disabled ? 'user_disable' : 'user_enable', user.username, ctx, { session }));
-    return { username: user.username, changed: true, sessionAsked: session !== undefined };
+    return { username: user.username, changed: true, sessionAsked: session !== undefined, session };
   });
 }
 
 /**
- * Asks the server owning the user's live session to end it. Returns false,
- * writing nothing, when the user has no live session.
+ * Asks the server owning the user's live session to end it. Returns that
+ * session, or undefined, writing nothing, when the user has no live session.
  */
-export async function kickUser(db: Kysely<Database>, username: string, reason: string | null, ctx: AdminContext): Promise<boolean> {
+export async function kickUser(db: Kysely<Database>, username: string, reason: string | null, ctx: AdminContext): Promise<SessionRow | undefined> {
   return writeTransaction(db, async (trx) => {
     const user = await getUser(trx, username);
     const session = await askSessionEnd(trx, user.username, 'kicked', reason, ctx);
-    if (session === undefined) return false;
+    if (session === undefined) return undefined;
     // The kicked client must not come straight back with its token.
     await revokeResumeTokens(trx, { usernameKey: user.username_key });
     await appendAudit(trx, auditEntry('kick', user.username, ctx, { session, detail: reason }));
-    return true;
+    return session;
   });
 }
 

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { DURATION_RULE } from '../config/value-grammar.js';
 import { registerAuditCommand } from './commands/audit.js';
 import { registerHistoryCommand } from './commands/history.js';
+import { registerInstancesCommand } from './commands/instances.js';
 import { registerKickCommand } from './commands/kick.js';
 import { registerSessionsCommand } from './commands/sessions.js';
 import { registerStoreCommands } from './commands/store.js';
@@ -21,7 +22,9 @@ Examples:
   chat-admin user passwd shon
   chat-admin user disable shon                  and end shon's live session
   chat-admin sessions
+  chat-admin instances                          the chat-server instances on this database
   chat-admin kick shon --reason "flooding"
+  chat-admin --bus redis://bus:6379 kick shon   several instances: tell shon's at once
   chat-admin audit --user shon --since 2h --limit 20
   chat-admin throttles                          addresses and users locked after failed logins
   chat-admin throttles clear --user shon        let shon log in again at once
@@ -32,8 +35,9 @@ Examples:
 Options before or after the verb mean the same (chat-admin --db F user list,
 chat-admin user list --db F); given twice, the last one wins. Every option can
 also come from its environment variable (CHAT_DB, CHAT_DB_POOL_SIZE,
-CHAT_BUSY_TIMEOUT, CHAT_BCRYPT_COST, CHAT_MIN_PASSWORD_LENGTH); a flag wins
-over the variable. --db is a SQLite file or a postgres:// URL.
+CHAT_BUSY_TIMEOUT, CHAT_BCRYPT_COST, CHAT_BUS, CHAT_BUS_PREFIX,
+CHAT_MIN_PASSWORD_LENGTH); a flag wins over the variable. --db is a SQLite
+file or a postgres:// URL.
 Durations: ${DURATION_RULE}.
 CHAT_DEBUG=1 prints the stack of unexpected errors.
 
@@ -46,7 +50,7 @@ Exit status: 0 done, 1 could not be done, 2 bad command line.`;
  */
 export function createAdminProgram(deps: AdminDeps): Command {
   const program = new Command('chat-admin')
-    .description('Manage the users, sessions, login throttles and audit log of a chat-server store (a SQLite file or a PostgreSQL database).')
+    .description('Manage the users, sessions, instances, login throttles and audit log of a chat-server store (a SQLite file or a PostgreSQL database).')
     .version(VERSION, '-V, --version', 'print the version')
     .exitOverride()
     // The store options are the program's, listed in every verb's --help too.
@@ -63,6 +67,7 @@ export function createAdminProgram(deps: AdminDeps): Command {
   registerUserCommands(program, deps, settings);
   registerSessionsCommand(program, deps, settings);
   registerKickCommand(program, deps, settings);
+  registerInstancesCommand(program, deps, settings);
   registerAuditCommand(program, deps, settings);
   registerThrottlesCommand(program, deps, settings);
   registerHistoryCommand(program, deps, settings);

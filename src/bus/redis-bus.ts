@@ -377,7 +377,7 @@ function definedOnly<T extends object>(options: T): Partial<T> {
 }
 
 /** The URL without its password, for messages. */
-function redactUrl(url: string): string {
+export function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password !== '') parsed.password = '***';

@@ -1,7 +1,7 @@
 import { MAX_BCRYPT_COST, MIN_BCRYPT_COST } from '../accounts/passwords.js';
 import { formatDuration, formatSize, isProblem, parseDuration, parseSize, parseWholeNumber, type Parsed } from './value-grammar.js';
 
-export type ValueKind = 'string' | 'port' | 'count' | 'duration' | 'size' | 'cost' | 'path' | 'flag';
+export type ValueKind = 'string' | 'port' | 'count' | 'duration' | 'size' | 'cost' | 'path' | 'flag' | 'redis-url';
 
 /**
  * One option of a program: its flag, its environment variable, how its value
@@ -63,6 +63,8 @@ export function parseOptionValue(spec: AnyOptionSpec, raw: string): Parsed<Optio
       return FLAG_FALSE.test(text) ? false : { problem: 'must be true or false (1/0, yes/no, on/off)' };
     case 'string':
       return text.length > 0 ? text : { problem: 'must not be empty' };
+    case 'redis-url':
+      return parseRedisUrl(text, spec.default === '');
     case 'port': {
       const value = parseWholeNumber(text);
       return !isProblem(value) && value <= 65535 ? value : { problem: 'must be a port number from 0 to 65535' };
@@ -87,6 +89,19 @@ export function parseOptionValue(spec: AnyOptionSpec, raw: string): Parsed<Optio
   }
   if (isProblem(parsed)) return parsed;
   return checkBounds(spec, parsed, text);
+}
+
+/** A `redis://` or `rediss://` URL (empty when the option may be absent). */
+function parseRedisUrl(text: string, mayBeEmpty: boolean): Parsed<OptionValue> {
+  if (text === '' && mayBeEmpty) return '';
+  const problem = { problem: 'must be a redis:// or rediss:// URL, such as redis://127.0.0.1:6379' };
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return problem;
+  }
+  return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '' ? text : problem;
 }
 
 function checkBounds(spec: AnyOptionSpec, value: number, text: string): Parsed<number> {

@@ -12,11 +12,14 @@ export interface SharedConfig {
   readonly dbPoolSize: number;
   /** chat-admin: cost of new hashes; chat-server: cost passwords are rehashed to at login, and of the dummy hash. */
   readonly bcryptCost: number;
+  /** The message bus between instances (`redis://` URL); '' = none, a single server. */
+  readonly bus: string;
+  /** Prefix of every key the bus uses in Redis: deployments (or tests) sharing one Redis keep apart by it. */
+  readonly busPrefix: string;
 }
 
 /**
- * Declared once for both programs (the cluster adds its store and bus
- * options here). Each program appends these to its own table.
+ * Declared once for both programs. Each program appends these to its own table.
  */
 export const SHARED_OPTIONS: readonly OptionSpec<keyof SharedConfig>[] = [
   {
@@ -55,5 +58,23 @@ export const SHARED_OPTIONS: readonly OptionSpec<keyof SharedConfig>[] = [
     kind: 'cost',
     default: String(DEFAULT_BCRYPT_COST),
     help: 'bcrypt cost (4 to 15) of new password hashes; the server rehashes a password of another cost at its next login, and uses this cost for its dummy hash',
+  },
+  {
+    key: 'bus',
+    flag: 'bus',
+    env: 'CHAT_BUS',
+    kind: 'redis-url',
+    valueName: 'url',
+    default: '',
+    help: 'Redis (redis://host:port) that several chat-server instances on one database share as their message bus (docs/cluster.md); chat-admin sends kicks through it',
+  },
+  {
+    key: 'busPrefix',
+    flag: 'bus-prefix',
+    env: 'CHAT_BUS_PREFIX',
+    kind: 'string',
+    valueName: 'prefix',
+    default: 'chat:',
+    help: 'prefix of every Redis key of the bus; instances of one deployment use the same one',
   },
 ];

@@ -14,6 +14,13 @@ export class BusRoom implements Room {
   readonly #nextId: () => string;
   /** Who is in the room on each other instance, in the order heard. */
   readonly #remote = new Map<string, string[]>();
+  /**
+   * Instances found dead: their room events are ignored until they speak up
+   * with `presence` (an instance that was only stalled, cleared by the others,
+   * says so when it finds out), so that what it said meanwhile is not heard
+   * after its users were told gone.
+   */
+  readonly #forgotten = new Set<string>();
   readonly #unsubscribe: () => void;
 
   /** `nextId` gives a message its id (PROTOCOL.md "Message ids") when it comes without one. */
@@ -34,9 +41,9 @@ export class BusRoom implements Room {
   }
 
   join(member: RoomMember): void {
+    // One live session per user: one that joins here (a login or resume after its instance died) is nowhere else any more.
+    this.#moveOut(member.username, undefined);
     this.#local.join(member);
-    // One live session per user: one that joins here (a resume after its instance died) is nowhere else any more.
-    this.#forgetElsewhere(member.username, undefined);
   }
 
   leave(member: RoomMember): void {
@@ -55,11 +62,30 @@ export class BusRoom implements Room {
     return all;
   }
 
+  /** Tells every other instance who is in the room here (after this instance was taken for dead and came back). */
+  sharePresence(): void {
+    this.#bus.publish({ type: 'presence', users: this.#local.usernames() });
+  }
+
+  /** Where `username` is in the room: `here`, another instance's id, or undefined (not in the room). For routing to one user. */
+  locate(username: string): string | undefined {
+    if (this.#local.usernames().includes(username)) return 'here';
+    for (const [origin, users] of this.#remote) if (users.includes(username)) return origin;
+    return undefined;
+  }
+
+  /** The other instances heard from that have members in the room. */
+  remoteInstances(): string[] {
+    return [...this.#remote.keys()];
+  }
+
   /**
    * An instance that is gone without a word (killed, cut off): its users
-   * leave, for the members here, with reason `disconnected`. Returns them.
+   * leave, for the members here, with reason `disconnected`, and what it
+   * still says is ignored until it speaks up with `presence`. Returns them.
    */
   forgetInstance(instanceId: string): string[] {
+    this.#forgotten.add(instanceId);
     return this.#replace(instanceId, []);
   }
 
@@ -72,6 +98,7 @@ export class BusRoom implements Room {
   #fromBus(message: BusMessage, origin: string): void {
     switch (message.type) {
       case 'room':
+        if (this.#forgotten.has(origin)) return;
         this.#track(message.event, origin);
         this.#local.publish(message.event);
         return;
@@ -79,6 +106,7 @@ export class BusRoom implements Room {
         this.#bus.publish({ type: 'presence', users: this.#local.usernames() }, { to: origin });
         return;
       case 'presence':
+        this.#forgotten.delete(origin);
         this.#replace(origin, message.users);
         return;
       default:
@@ -89,28 +117,29 @@ export class BusRoom implements Room {
 
   #track(event: BusRoomEvent, origin: string): void {
     if (event.type === 'message') return;
+    if (event.type === 'join') this.#moveOut(event.user, origin);
     const users = (this.#remote.get(origin) ?? []).filter((user) => user !== event.user);
-    if (event.type === 'join') {
-      users.push(event.user);
-      this.#forgetElsewhere(event.user, origin);
-    }
+    if (event.type === 'join') users.push(event.user);
     if (users.length === 0) this.#remote.delete(origin);
     else this.#remote.set(origin, users);
   }
 
   /**
-   * Drops `user` from every other instance's list, without a leave: the user
-   * is here (or on `origin`) now, so a dead instance forgotten later does not
-   * announce that they left, and `who` lists them once.
+   * One session per user in the cluster: a user joining on one instance is no
+   * longer on any other (a login or resume there after the first instance
+   * died, before it is known to be gone here). Members here hear the leave
+   * first, so that what they see reads as a leave then a join, and a dead
+   * instance forgotten later announces nothing more; `who` lists them once.
    */
-  #forgetElsewhere(user: string, origin: string | undefined): void {
+  #moveOut(user: string, to: string | undefined): void {
     const key = user.toLowerCase();
-    for (const [other, users] of this.#remote) {
-      if (other === origin) continue;
-      const kept = users.filter((name) => name.toLowerCase() !== key);
-      if (kept.length === users.length) continue;
-      if (kept.length === 0) this.#remote.delete(other);
-      else this.#remote.set(other, kept);
+    for (const [origin, users] of this.#remote) {
+      if (origin === to) continue;
+      const rest = users.filter((name) => name.toLowerCase() !== key);
+      if (rest.length === users.length) continue;
+      if (rest.length === 0) this.#remote.delete(origin);
+      else this.#remote.set(origin, rest);
+      this.#local.publish({ type: 'leave', user, reason: 'disconnected' });
     }
   }
 

@@ -26,6 +26,9 @@ import { SessionEndWriter } from './session-end-writer.js';
 import { openTransport, PROXY_HEADER_TIMEOUT_MS, TLS_HANDSHAKE_TIMEOUT_MS, type TransportOptions } from './transport.js';
 import { LocalRoom, type Room } from './room.js';
 import { settleWithin } from '../util/settle-within.js';
+import type { Bus } from '../bus/bus.js';
+import { Cluster } from './cluster.js';
+import { INSTANCE_HEARTBEAT_MS } from './instance-liveness.js';
 
 export interface ChatServerDeps {
   config: ServerConfig;
@@ -38,6 +41,10 @@ export interface ChatServerDeps {
   room?: Room;
   /** The certificate to serve TLS with (see tls-identity.ts); undefined = plain TCP only. */
   tls?: SecureContext;
+  /** The message bus shared with the other instances (not started yet); undefined = a single server. */
+  bus?: Bus;
+  /** The bus's key prefix, recorded in the instances table so that instances that would split the room refuse to run together. */
+  busPrefix?: string;
 }
 
 export interface ChatServer {
@@ -51,8 +58,9 @@ export interface ChatServer {
   useTlsContext(secureContext: SecureContext): void;
 }
 
-const INSTANCE_HEARTBEAT_MS = 1000;
 const ACTIVITY_FLUSH_MS = 5000;
+/** Heartbeat of a server without a bus (the cluster's is INSTANCE_HEARTBEAT_MS). */
+const SINGLE_HEARTBEAT_MS = 1000;
 const SWEEP_MS = 1000;
 const TOKEN_PRUNE_MS = 60_000;
 /** Resume transactions at once: SQLite runs one at a time anyway; a few keep a PostgreSQL pool busy without taking all of it. */
@@ -66,6 +74,8 @@ const TOKEN_PRUNE_BATCHES = 20;
 const SPOOL_REPLAY_WAIT_MS = 2000;
 /** At shutdown, the least time session ends get to be written, even when clients took the whole grace to leave. */
 const MIN_END_WRITE_MS = 500;
+/** Told to the users of an instance the others took for dead (it stalled or was cut off) when it finds out. */
+const CLEARED_MESSAGE = 'this server lost touch with the others, which ended its sessions; log in again';
 
 /** A connection not logged in yet, as the pre-login pool holds it: how to end it if a newcomer needs its place. */
 interface PendingLogin {
@@ -81,15 +91,18 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
   // Read per line and per message: without an injected clock, no Date is allocated for it.
   const now = deps.clock === undefined ? Date.now : () => clock().getTime();
   const db = store.db;
-  const instanceId = randomUUID();
+  // With a bus the instance is known by the bus's id: messages addressed to it (a kick) find it.
+  const instanceId = deps.bus?.instanceId ?? randomUUID();
   const registry = new InstanceRegistry(db, instanceId, clock);
   const dummies = await DummyHashes.create(hasher, config.bcryptCost);
   const scheduler = new FlushScheduler({ windowMaxMs: config.flushWindowMs });
-  const room = deps.room ?? new LocalRoom(scheduler);
+  const ids = new MessageIdGenerator(instanceId, now);
+  const cluster = new Cluster(deps.room ?? new LocalRoom(scheduler), deps.bus, () => ids.next(), logger);
+  const busPrefix = deps.bus === undefined ? null : (deps.busPrefix ?? 'chat:');
+  const room = cluster.room;
   const spoolFile = `${store.localBase}.unwritten-ends`;
   const ends = new SessionEndWriter(db, logger, { spoolFile });
   const presence = new Presence(room, ends, instanceId, now);
-  const ids = new MessageIdGenerator(instanceId, now);
   const history = new History(db, logger, { limit: config.historyLimit, retentionMs: config.historyRetentionMs }, now);
   const directs = new LocalDirectMessages((username) => presence.member(username));
 
@@ -281,6 +294,41 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
     }
   };
 
+  /** Ends a session chat-admin asked, over the bus, to end (the database has the request too: see pollEndRequests). */
+  const unsubscribeEnds = cluster.onSessionEnd((request) => {
+    if (request.sessionId === undefined) return;
+    const connection = connections.get(request.sessionId);
+    if (connection === undefined || !connection.loggedIn || connection.username !== request.username) return;
+    connection.session.end(request.kind, request.note);
+  });
+
+  /**
+   * Another instance took this one for dead (it stalled or was cut off for
+   * longer than the stale time) and cleared its sessions, audited them as
+   * ended and told the others they left: those users may already be logged in
+   * elsewhere. Its sessions end here too (their ends find the audit written),
+   * and it registers again, empty, to go on serving.
+   */
+  const rejoin = async (): Promise<void> => {
+    const held = [...connections.values()].filter((connection) => connection.loggedIn);
+    logger.error('instance_cleared', { instance: instanceId, sessions: held.length });
+    for (const connection of held) connection.session.end('shutdown', CLEARED_MESSAGE);
+    await registry.reregister();
+    cluster.rejoined();
+  };
+
+  const heartbeat = async (): Promise<void> => {
+    if (!(await registry.heartbeat({ connections: connections.size, users: room.size }))) await rejoin();
+  };
+
+  /** Clears instances found dead; the members here hear their users leave. */
+  const sweepInstances = async (): Promise<void> => {
+    const heardBefore = cluster.heardFrom();
+    const sweep = await registry.sweep();
+    if (sweep.cleared.length > 0) logger.info('cleared_stale_sessions', { count: sweep.cleared.length, users: sweep.cleared.map((s) => s.username).join(','), instances: sweep.reaped.join(',') });
+    cluster.afterSweep(sweep, heardBefore);
+  };
+
   const flushActivity = async (): Promise<void> => {
     const active: string[] = [];
     for (const connection of connections.values()) {
@@ -329,7 +377,9 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
     async listen() {
       // Ends a previous run could not write go first, so that the crash clean-up below finds them written.
       if (ends.loadSpool() > 0) await ends.settle(Date.now() + SPOOL_REPLAY_WAIT_MS);
-      const cleared = await registry.reapDead();
+      // A bus that cannot be reached fails the start before anything listens.
+      await cluster.start();
+      const { cleared, seen } = await registry.prepareStart(busPrefix);
       if (cleared.length > 0) logger.info('cleared_stale_sessions', { count: cleared.length, users: cleared.map((s) => s.username).join(',') });
       // Half-open: a client that sends its lines and then FIN (`nc -N`, a piped script) still reads the replies.
       server = createServer({ noDelay: true, allowHalfOpen: true }, accept);
@@ -342,11 +392,27 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
         });
       });
       const address = server.address() as AddressInfo;
-      await registry.register(`${address.address}:${address.port}`);
-      every(INSTANCE_HEARTBEAT_MS, 'instance_heartbeat', async () => {
-        await registry.heartbeat();
-        await registry.reapDead();
-      });
+      await registry.register(`${address.address}:${address.port}`, busPrefix);
+      try {
+        await registry.checkNewcomers(busPrefix, seen);
+      } catch (error) {
+        await registry.unregister().catch(() => undefined);
+        await new Promise<void>((resolve) => server!.close(() => resolve()));
+        await cluster.close();
+        throw error;
+      }
+      cluster.announce();
+      if (deps.bus !== undefined) {
+        // Separate timers: a slow clean-up must not hold back this instance's own heartbeat.
+        every(INSTANCE_HEARTBEAT_MS, 'instance_heartbeat', heartbeat);
+        every(INSTANCE_HEARTBEAT_MS, 'instance_sweep', sweepInstances);
+      } else {
+        // A single server has nobody to fail over to: a slower beat keeps its writes (on SQLite, queued behind a lock) few.
+        every(SINGLE_HEARTBEAT_MS, 'instance_heartbeat', async () => {
+          await heartbeat();
+          await sweepInstances();
+        });
+      }
       every(config.adminPollMs, 'admin_poll', pollEndRequests);
       every(config.adminPollMs, 'takeover_poll', pollTakeovers);
       every(TOKEN_PRUNE_MS, 'resume_token_prune', pruneTokens);
@@ -367,13 +433,15 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
         while (connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
         for (const connection of connections.values()) connection.destroy();
         await stopped;
+        const clusterClosed = cluster.close();
         // A store that does not answer in time keeps the unwritten ends in the spool, for the next start.
         const writeBy = Math.max(deadline, Date.now() + MIN_END_WRITE_MS);
         const [unwritten] = await Promise.all([history.stop(writeBy), ends.settle(writeBy)]);
         if (unwritten > 0) logger.error('history_unwritten', { count: unwritten });
         const spooled = ends.stop();
         if (spooled > 0) logger.error('session_ends_spooled', { count: spooled, file: spoolFile });
-        await withDeadline(registry.unregister(), MIN_END_WRITE_MS).catch(() => undefined);
+        unsubscribeEnds();
+        await Promise.all([withDeadline(registry.unregister(), MIN_END_WRITE_MS).catch(() => undefined), clusterClosed]);
       })();
       return closing;
     },

@@ -206,8 +206,10 @@ export class Connection implements SessionHost, RoomMember {
         }
         if (verdict.ok) {
           this.#seat = verdict.seat;
+          // Across instances the list may still name this user on an instance not yet known to be gone.
+          const others = this.ctx.presence.usernames().filter((user) => user !== verdict.username);
           // The replay is built here, in the same turn as joining the room: every message is either in it or live.
-          this.session.loginFinished({ ok: true, username: verdict.username, others: this.ctx.presence.usernames(), history: replay?.(), ...(verdict.resume === undefined ? {} : { resume: verdict.resume }) });
+          this.session.loginFinished({ ok: true, username: verdict.username, others, history: replay?.(), ...(verdict.resume === undefined ? {} : { resume: verdict.resume }) });
         } else {
           this.session.loginFinished(verdict);
         }

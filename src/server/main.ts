@@ -1,17 +1,20 @@
 #!/usr/bin/env node
+import { randomUUID } from 'node:crypto';
 import { Command, CommanderError } from 'commander';
 import { HashPool } from '../accounts/hash-pool.js';
 import { declareOptions, readOptionValues } from '../config/commander-options.js';
 import { EXIT_USAGE, isRequestedOutput, unexpectedArgument, usageMessage } from '../config/usage.js';
 import { DURATION_RULE, SIZE_RULE } from '../config/value-grammar.js';
 import { VERSION } from '../package-info.js';
+import { BusError, RedisBus, redactUrl } from '../bus/redis-bus.js';
+import { InstanceConflictError } from './instance-registry.js';
 import { StoreError } from '../store/errors.js';
 import { openStore, storeLocalBase } from '../store/open-store.js';
 import { countUsers } from '../store/users.js';
 import { createChatServer } from './chat-server.js';
-import { buildServerConfig, ConfigError, SERVER_OPTIONS } from './config.js';
+import { buildServerConfig, ConfigError, SERVER_OPTIONS, type ServerConfig } from './config.js';
 import { listenFailure } from './listen-errors.js';
-import { createLogger } from './log.js';
+import { createLogger, type Logger } from './log.js';
 import { findPortHolder } from './port-holder.js';
 import { loadTlsIdentity, reloadTlsIdentity, selfSignedIdentity, TlsSetupError, type TlsIdentity } from './tls-identity.js';
 
@@ -52,6 +55,8 @@ function parseArgs(argv: string[]): Record<string, string | undefined> | undefin
         '  CHAT_PORT=2000 chat-server --rate-limit 0    no per-user rate limit',
         '  chat-server --tls-self-signed --require-tls  TLS only, with a certificate kept next to the database',
         '  chat-server --proxy-protocol                behind ngrok or a load balancer that sends the PROXY header',
+        '  chat-server --db postgres://chat@db/chat --bus redis://bus:6379',
+        '                                              one of several instances sharing one room (docs/cluster.md)',
         '',
         'Add users with chat-admin (chat-admin user add NAME).',
       ].join('\n'),
@@ -68,6 +73,12 @@ function parseArgs(argv: string[]): Record<string, string | undefined> | undefin
   return readOptionValues(program, SERVER_OPTIONS);
 }
 
+/** With --bus: the bus to the other instances (started by the server), under the configured key prefix. */
+function clusterDeps(config: ServerConfig, logger: Logger): { bus?: RedisBus; busPrefix?: string } {
+  if (config.bus === '') return {};
+  return { bus: new RedisBus({ url: config.bus, instanceId: randomUUID(), keyPrefix: config.busPrefix, log: logger }), busPrefix: config.busPrefix };
+}
+
 async function main(): Promise<void> {
   const cli = parseArgs(process.argv);
   if (cli === undefined) process.exit(0);
@@ -81,7 +92,7 @@ async function main(): Promise<void> {
   const logger = createLogger((line) => process.stdout.write(line));
   const store = await openStore({ file: config.dbFile, create: true, busyTimeoutMs: config.busyTimeoutMs, poolSize: config.dbPoolSize });
   const hasher = new HashPool({ size: config.hashWorkers, maxQueue: config.loginQueue === 0 ? Number.MAX_SAFE_INTEGER : config.loginQueue });
-  const server = await createChatServer({ config, store, hasher, logger, serverName: `chat-server/${VERSION}`, tls: tls?.secureContext });
+  const server = await createChatServer({ config, store, hasher, logger, serverName: `chat-server/${VERSION}`, tls: tls?.secureContext, ...clusterDeps(config, logger) });
 
   let address;
   try {
@@ -115,7 +126,8 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   const users = await countUsers(store.db);
   const usersNote = users === 0 ? 'no users yet: add one with "chat-admin user add NAME"' : `${users} user${users === 1 ? '' : 's'}`;
-  process.stdout.write(`chat-server ${VERSION} listening on ${address.address}:${address.port} (database ${store.file}, ${usersNote})\n`);
+  const busNote = config.bus === '' ? '' : `, bus ${redactUrl(config.bus)} prefix ${config.busPrefix}`;
+  process.stdout.write(`chat-server ${VERSION} listening on ${address.address}:${address.port} (database ${store.file}, ${usersNote}${busNote})\n`);
   if (tls !== undefined) {
     process.stdout.write(`TLS certificate SHA-256 fingerprint: ${tls.fingerprint}\n`);
     const plain = config.requireTls ? 'plain connections refused' : 'plain connections accepted too';
@@ -146,6 +158,7 @@ main().catch((error: unknown) => {
   if (error instanceof ConfigError) fail(`invalid configuration: ${error.message}`, EXIT_USAGE);
   if (error instanceof StoreError) fail(error.message, 1);
   if (error instanceof TlsSetupError) fail(error.message, 2);
+  if (error instanceof BusError || error instanceof InstanceConflictError) fail(error.message, 1);
   if (process.env.CHAT_DEBUG === '1') console.error(error);
   fail(`unexpected error: ${error instanceof Error ? error.message : String(error)} (set CHAT_DEBUG=1 for details)`, 1);
 });

@@ -50,11 +50,13 @@ export interface SessionEndWriterOptions {
  * growing pause (100 ms doubling to 5 s), so nothing is lost, reordered or
  * written twice; the queue holds at most one end per session this server
  * had. Whatever is still unwritten when the server stops goes to a spool
- * file, replayed at the next start; a replayed end is skipped where the audit
- * log already has it, so a replay after a partial write doubles nothing.
+ * file, replayed at the next start. An end whose row is already gone is
+ * skipped where the audit log has it (a replay of what a previous run wrote
+ * just before stopping, or a session another instance cleared as crashed),
+ * so nothing is doubled.
  */
 export class SessionEndWriter {
-  readonly #queue: Array<{ end: SessionEnd; written?: () => void; replayed?: true }> = [];
+  readonly #queue: Array<{ end: SessionEnd; written?: () => void }> = [];
   readonly #retryMinMs: number;
   readonly #retryMaxMs: number;
   readonly #batch: number;
@@ -98,7 +100,7 @@ export class SessionEndWriter {
         this.logger.error('spool_error', { file, error: 'unreadable line skipped' });
       }
     }
-    this.#queue.unshift(...ends.map((end) => ({ end, replayed: true as const })));
+    this.#queue.unshift(...ends.map((end) => ({ end })));
     this.#kick();
     return ends.length;
   }
@@ -173,14 +175,15 @@ export class SessionEndWriter {
     }
   }
 
-  async #commit(batch: ReadonlyArray<{ end: SessionEnd; replayed?: true }>): Promise<void> {
+  async #commit(batch: ReadonlyArray<{ end: SessionEnd }>): Promise<void> {
     await writeTransaction(this.db, async (trx) => {
-      await releaseSessions(trx, batch.map(({ end }) => (end.connectedAt === undefined ? { id: end.sessionId } : { id: end.sessionId, connectedAt: end.connectedAt })));
+      const released = await releaseSessions(trx, batch.map(({ end }) => (end.connectedAt === undefined ? { id: end.sessionId } : { id: end.sessionId, connectedAt: end.connectedAt })));
       const revoked = batch.filter(({ end }) => REVOKING_ENDS.has(end.audit.reason ?? '')).map(({ end }) => end.sessionId);
       if (revoked.length > 0) await revokeResumeTokens(trx, { sessionIds: revoked });
-      // Only a replayed end can already be in the log (its run may have written it just before stopping); a live one was never written.
-      const replayed = batch.filter((item) => item.replayed).map((item) => item.end.sessionId);
-      const done = replayed.length === 0 ? new Set<string>() : await sessionsWithEnd(trx, replayed);
+      // A row this server still had was never audited as ended. One already gone may have been:
+      // by a previous run (a replayed end), or by another instance that took this one for dead.
+      const gone = batch.map(({ end }) => end.sessionId).filter((id) => !released.has(id));
+      const done = gone.length === 0 ? new Set<string>() : await sessionsWithEnd(trx, gone);
       const fresh: AuditEntry[] = [];
       for (const { end } of batch) {
         if (done.has(end.sessionId)) continue;

@@ -1,17 +1,29 @@
 import type { Kysely } from 'kysely';
 import { dialectOf } from './dialects/dialect.js';
-import type { Database, InstanceRow } from './schema.js';
+import type { Database, InstanceRow, NewInstanceRow } from './schema.js';
 
-export async function registerInstance(db: Kysely<Database>, instance: InstanceRow): Promise<void> {
+export async function registerInstance(db: Kysely<Database>, instance: NewInstanceRow): Promise<void> {
   await db.insertInto('instances').values(instance).execute();
 }
 
-export async function heartbeatInstance(db: Kysely<Database>, instanceId: string, at: string): Promise<void> {
-  await db.updateTable('instances').set({ heartbeat_at: at }).where('id', '=', instanceId).execute();
+/** What the heartbeat writes besides its time. */
+export interface InstanceCounts {
+  connections: number;
+  users: number;
+}
+
+/** Returns false when the row is gone (another instance took this one for dead and cleared it). */
+export async function heartbeatInstance(db: Kysely<Database>, instanceId: string, at: string, counts?: InstanceCounts): Promise<boolean> {
+  const result = await db
+    .updateTable('instances')
+    .set(counts === undefined ? { heartbeat_at: at } : { heartbeat_at: at, connections: counts.connections, users: counts.users })
+    .where('id', '=', instanceId)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
 }
 
 export async function listInstances(db: Kysely<Database>): Promise<InstanceRow[]> {
-  return db.selectFrom('instances').selectAll().execute();
+  return db.selectFrom('instances').selectAll().orderBy('started_at').orderBy('id').execute();
 }
 
 /**
@@ -28,20 +40,4 @@ export async function lockInstances(db: Kysely<Database>, instanceIds: readonly 
 /** Deleting an instance cascades to its sessions (foreign key ON DELETE CASCADE). */
 export async function deleteInstance(db: Kysely<Database>, instanceId: string): Promise<void> {
   await db.deleteFrom('instances').where('id', '=', instanceId).execute();
-}
-
-/**
- * Which instances are dead: on this host, those whose process is gone (known
- * at once after a kill -9); anywhere, those whose heartbeat is older than
- * `staleBefore`.
- */
-export function deadInstances(
-  instances: readonly InstanceRow[],
-  check: { selfId: string; hostname: string; staleBefore: string; isPidAlive: (pid: number) => boolean },
-): InstanceRow[] {
-  return instances.filter((instance) => {
-    if (instance.id === check.selfId) return false;
-    if (instance.heartbeat_at < check.staleBefore) return true;
-    return instance.hostname === check.hostname && !check.isPidAlive(instance.pid);
-  });
 }

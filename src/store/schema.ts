@@ -63,6 +63,12 @@ export interface InstancesTable {
   listen_address: string;
   started_at: string;
   heartbeat_at: string;
+  /** Open connections, as of the last heartbeat. */
+  connections: ColumnType<number, number | undefined, number>;
+  /** Users logged in on it, as of the last heartbeat. */
+  users: ColumnType<number, number | undefined, number>;
+  /** The key prefix of the bus it uses; NULL = it runs without a bus. */
+  bus_prefix: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface AuditLogTable {
@@ -172,6 +178,7 @@ export type UserUpdate = Updateable<UsersTable>;
 export type SessionRow = Selectable<SessionsTable>;
 export type NewSessionRow = Insertable<SessionsTable>;
 export type InstanceRow = Selectable<InstancesTable>;
+export type NewInstanceRow = Insertable<InstancesTable>;
 export type AuditRow = Selectable<AuditLogTable>;
 export type NewAuditRow = Insertable<AuditLogTable>;
 export type ThrottleRow = Selectable<LoginThrottlesTable>;

@@ -19,13 +19,30 @@ export async function claimSession(db: Kysely<Database>, session: NewSessionRow)
   return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1 ? 'claimed' : 'already_logged_in';
 }
 
-/** Deletes these session rows, each only if it still has that connected_at when given (releasing twice is harmless). */
-export async function releaseSessions(db: Kysely<Database>, rows: ReadonlyArray<{ id: string; connectedAt?: string }>): Promise<void> {
+/**
+ * Deletes these session rows, each only if it still has that connected_at when
+ * given (releasing twice is harmless). Returns the ids whose row it deleted.
+ */
+export async function releaseSessions(db: Kysely<Database>, rows: ReadonlyArray<{ id: string; connectedAt?: string }>): Promise<Set<string>> {
+  const released = new Set<string>();
   for (const row of rows) {
     let query = db.deleteFrom('sessions').where('id', '=', row.id);
     if (row.connectedAt !== undefined) query = query.where('connected_at', '=', row.connectedAt);
-    await query.execute();
+    const result = await query.executeTakeFirst();
+    if (Number(result.numDeletedRows) > 0) released.add(row.id);
   }
+  return released;
+}
+
+/**
+ * Deletes every session of these instances and returns the rows deleted. A
+ * row two instances try to clear at once is returned to one of them only
+ * (the delete takes it, a concurrent one finds it gone), so its end is
+ * audited once.
+ */
+export async function takeSessionsOfInstances(db: Kysely<Database>, instanceIds: readonly string[]): Promise<SessionRow[]> {
+  if (instanceIds.length === 0) return [];
+  return db.deleteFrom('sessions').where('instance_id', 'in', instanceIds).returningAll().execute();
 }
 
 export async function findSessionByUser(db: Kysely<Database>, username: string): Promise<SessionRow | undefined> {

@@ -43,6 +43,7 @@ describe('chat-admin sessions', () => {
         instanceId,
         hostname: 'chat1',
         pid: 777,
+        instanceListenAddress: '127.0.0.1:0',
         endRequest: null,
         endRequestNote: null,
         endRequestedBy: null,

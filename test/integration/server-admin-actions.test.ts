@@ -1,9 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runAdmin, startChatServer } from '../helpers/chat-server-process.js';
 import { auditRows, eventually, queryDb } from '../helpers/db-peek.js';
 import { importUsers, keptDir, onCleanup, startServer } from '../helpers/server-fixture.js';
 import { WireClient } from '../helpers/wire-client.js';
+import { deleteKeys } from '../helpers/cluster.js';
+import { redisAvailable, TEST_REDIS_URL } from '../helpers/services.js';
+
+const withRedis = await redisAvailable();
 
 describe('chat-admin actions reach live sessions (separate processes, one database)', () => {
   it('kick ends the session within 2 s with the admin\'s reason; others see leave kicked', async () => {
@@ -59,12 +64,23 @@ describe('chat-admin actions reach live sessions (separate processes, one databa
     await f.text('shon');
   });
 
-  it('a kick reaches the user on whichever of two servers sharing the database holds the session', async () => {
+  it('a second server on the same database without a bus refuses to start, so the room is never split', async () => {
     const dbFile = join(keptDir(), 'chat.db');
     const a = await startChatServer({ dbFile });
     onCleanup(() => a.stop());
+    await expect(startChatServer({ dbFile })).rejects.toThrow(/exited with 1 before listening:\nchat-server: another chat-server is running on this database without a shared bus/);
+    expect(queryDb(dbFile, 'select count(*) as n from instances')).toEqual([{ n: 1 }]);
+  });
+
+  it.skipIf(!withRedis)('a kick reaches the user on whichever of two servers sharing the database (and a bus) holds the session', async () => {
+    const dbFile = join(keptDir(), 'chat.db');
+    const prefix = `chat-test-${randomUUID()}:`;
+    onCleanup(() => deleteKeys(prefix));
+    const bus = ['--bus', TEST_REDIS_URL, '--bus-prefix', prefix];
+    const a = await startChatServer({ dbFile, args: bus });
+    onCleanup(() => a.stop());
     await importUsers(dbFile, ['shon', 'ron']);
-    const b = await startChatServer({ dbFile });
+    const b = await startChatServer({ dbFile, args: bus });
     onCleanup(() => b.stop());
     const shon = await WireClient.loginJson(b.port, 'shon', 'pw-shon');
     onCleanup(() => shon.close());
@@ -74,7 +90,7 @@ describe('chat-admin actions reach live sessions (separate processes, one databa
     dup.sendJson({ type: 'hello', proto: 1 });
     dup.sendJson({ type: 'login', username: 'shon', password: 'pw-shon' });
     expect(await dup.waitForType('login_failed')).toMatchObject({ reason: 'already_logged_in' });
-    const kicked = await runAdmin(['kick', 'shon', '--db', dbFile]);
+    const kicked = await runAdmin(['kick', 'shon', '--db', dbFile, ...bus]);
     expect(kicked.code).toBe(0);
     expect(await shon.waitForType('bye', 2500)).toMatchObject({ reason: 'kicked' });
     expect(queryDb(dbFile, 'select count(*) as n from instances')).toEqual([{ n: 2 }]);

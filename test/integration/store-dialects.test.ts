@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { migrations } from '../../migrations/index.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { appendAuditMany, queryAudit } from '../../src/store/audit.js';
 import { countMessages, deleteMessagesBefore, insertMessages, purgeMessages, queryMessages, recentMessages } from '../../src/store/history.js';

@@ -20,6 +20,18 @@ function valueOf(key: keyof ServerConfig, flag: string, raw: string): number | s
   return buildServerConfig({ [flag]: raw }, {})[key];
 }
 
+describe('buildServerConfig: the bus', () => {
+  it('takes a redis:// or rediss:// URL from the flag or CHAT_BUS, and a key prefix', () => {
+    expect(buildServerConfig({ bus: 'redis://10.0.0.5:6379/2' }, {}).bus).toBe('redis://10.0.0.5:6379/2');
+    expect(buildServerConfig({}, { CHAT_BUS: 'rediss://user:pw@bus.internal' }).bus).toBe('rediss://user:pw@bus.internal');
+    expect(buildServerConfig({ 'bus-prefix': 'test-1:' }, { CHAT_BUS_PREFIX: 'other:' }).busPrefix).toBe('test-1:');
+  });
+
+  it('names the option and an example in its problem', () => {
+    expect(problemsOf({}, { CHAT_BUS: 'bus.internal:6379' })).toEqual(['CHAT_BUS "bus.internal:6379" must be a redis:// or rediss:// URL, such as redis://127.0.0.1:6379']);
+  });
+});
+
 describe('buildServerConfig: defaults', () => {
   it('with nothing given, every default', () => {
     expect(buildServerConfig({}, {})).toEqual({
@@ -29,6 +41,8 @@ describe('buildServerConfig: defaults', () => {
       dbPoolSize: 10,
       busyTimeoutMs: 5000,
       bcryptCost: 12,
+      bus: '',
+      busPrefix: 'chat:',
       maxLineBytes: 4096,
       preLoginMaxLineBytes: 1024,
       maxAttempts: 3,
@@ -206,6 +220,10 @@ describe('buildServerConfig: parsing', () => {
     ['hash-workers', '65'],
     ['max-connections', 'many'],
     ['flush-window', '1s'],
+    ['bus', 'localhost:6379'],
+    ['bus', 'http://bus:6379'],
+    ['bus', 'redis://'],
+    ['bus-prefix', ''],
   ])('--%s %j is refused', (flag, raw) => {
     const problems = problemsOf({ [flag]: raw });
     expect(problems).toHaveLength(1);

@@ -68,6 +68,7 @@ function sessionJson(session: SessionRow, instance: InstanceRow | undefined): Re
     instanceId: session.instance_id,
     hostname: instance?.hostname ?? null,
     pid: instance?.pid ?? null,
+    instanceListenAddress: instance?.listen_address ?? null,
     endRequest: session.end_request,
     endRequestNote: session.end_request_note,
     endRequestedBy: session.end_requested_by,

@@ -24,6 +24,7 @@ import { addJsonOption, storeSettings, type JsonOptions, type AdminConfig } from
 import { readNewPassword } from '../prompt-password.js';
 import { readAll } from '../read-input.js';
 import { formatTime, renderTable } from '../render-table.js';
+import { signalSessionEnd } from '../session-signal.js';
 import { withStore } from '../store-access.js';
 
 type PasswordOptions = { passwordStdin?: boolean };
@@ -79,9 +80,11 @@ export function registerUserCommands(program: Command, deps: AdminDeps, settings
   user.command('remove <name>')
     .description("remove a user; their live session, if any, is asked to end")
     .action(async (name: string, _options: unknown) => {
-      const where = storeSettings(settings());
+      const config = settings();
+      const where = storeSettings(config);
       assertValidUsername(name);
       const result = await withStore(where, { create: false }, (store) => removeUser(store.db, name, adminContext(deps)));
+      await signalSessionEnd(config, result.session, 'removed', null, deps.stderr);
       deps.stdout.write(`removed user ${result.username}${result.sessionAsked ? SESSION_ASKED : ''}\n`);
     });
 
@@ -120,9 +123,11 @@ export function registerUserCommands(program: Command, deps: AdminDeps, settings
     user.command(`${verb} <name>`)
       .description(disabled ? 'stop a user from logging in; their live session, if any, is asked to end' : 'let a disabled user log in again')
       .action(async (name: string, _options: unknown) => {
-        const where = storeSettings(settings());
+        const config = settings();
+        const where = storeSettings(config);
         assertValidUsername(name);
         const result = await withStore(where, { create: false }, (store) => setUserDisabled(store.db, name, disabled, adminContext(deps)));
+        await signalSessionEnd(config, result.session, 'disabled', null, deps.stderr);
         const done = result.changed ? `${verb}d user ${result.username}` : `user ${result.username} was already ${verb}d`;
         deps.stdout.write(`${done}${result.sessionAsked ? SESSION_ASKED : ''}\n`);
       });
