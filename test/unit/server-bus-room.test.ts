@@ -130,4 +130,52 @@ describe('BusRoom', () => {
       '{"type":"join","user":"shon"}',
     ]);
   });
+
+  it('a forgotten instance is not heard again until it speaks up with presence (a stalled one, cleared by the others)', async () => {
+    const network = new MemoryBusNetwork();
+    const a = await instance(network, 'a');
+    const b = await instance(network, 'b');
+    const ron = b.member('ron');
+    const shon = a.member('shon');
+    await waitUntil(() => b.room.usernames().length === 2, 2000, 'shon on b');
+    expect(b.room.forgetInstance('a')).toEqual(['shon']);
+    a.room.publish({ type: 'message', from: 'shon', text: 'from the freeze', ts: TS }, shon);
+    a.room.sharePresence();
+    a.member('itay');
+    a.room.publish({ type: 'message', from: 'itay', text: 'after', ts: TS });
+    await waitUntil(() => ron.lines.some((line) => line.includes('"after"')), 2000, 'what a says after its presence');
+    expect(ron.lines.filter((line) => line.includes('from the freeze'))).toEqual([]);
+    expect(b.room.usernames()).toEqual(['ron', 'shon', 'itay']);
+  });
+
+  it('one session per user: a user joining on one instance leaves the one it was still listed on, and the members hear the leave first', async () => {
+    const network = new MemoryBusNetwork();
+    const a = await instance(network, 'a');
+    const b = await instance(network, 'b');
+    const c = await instance(network, 'c');
+    const ron = c.member('ron');
+    a.member('shon');
+    await waitUntil(() => c.room.usernames().includes('shon'), 2000, 'shon on c');
+    // a died; c has not found out yet; shon logs in again on b.
+    b.member('shon');
+    await waitUntil(() => ron.lines.filter((line) => line.includes('"user":"shon"')).length === 3, 2000, 'leave and join on c');
+    expect(ron.lines.filter((line) => line.includes('"user":"shon"'))).toEqual([
+      '{"type":"join","user":"shon"}',
+      '{"type":"leave","user":"shon","reason":"disconnected"}',
+      '{"type":"join","user":"shon"}',
+    ]);
+    expect(c.room.locate('shon')).toBe('b');
+    expect(c.room.locate('ron')).toBe('here');
+    expect(c.room.locate('nobody')).toBeUndefined();
+    expect(c.room.usernames()).toEqual(['ron', 'shon']);
+    // ... also when the user comes back on this very instance.
+    const itay = a.member('itay');
+    await waitUntil(() => c.room.usernames().includes('itay'), 2000, 'itay on c');
+    const itayHere = c.member('itay');
+    await nextTurn();
+    expect(ron.lines.slice(-2)).toEqual(['{"type":"leave","user":"itay","reason":"disconnected"}', '{"type":"join","user":"itay"}']);
+    expect(itayHere.lines.filter((line) => line.includes('leave'))).toEqual([]);
+    expect(c.room.usernames()).toEqual(['ron', 'itay', 'shon']);
+    void itay;
+  });
 });
