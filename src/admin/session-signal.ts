@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { SessionEndKind } from '../bus/bus.js';
-import { RedisBus } from '../bus/redis-bus.js';
 import type { SessionRow } from '../store/schema.js';
 import type { TextSink } from './deps.js';
 import type { AdminConfig } from './options.js';
@@ -16,6 +15,8 @@ const BUS_WAIT_MS = 2000;
  */
 export async function signalSessionEnd(config: AdminConfig, session: SessionRow | undefined, kind: SessionEndKind, note: string | null, stderr: TextSink): Promise<void> {
   if (config.bus === '' || session === undefined) return;
+  // Loaded only here: every other verb starts without the Redis client.
+  const { RedisBus } = await import('../bus/redis-bus.js');
   const bus = new RedisBus({ url: config.bus, keyPrefix: config.busPrefix, instanceId: `chat-admin-${randomUUID()}`, startTimeoutMs: BUS_WAIT_MS, closeTimeoutMs: BUS_WAIT_MS });
   try {
     await bus.start();
