@@ -116,3 +116,9 @@ export async function eventually<T>(probe: () => Promise<T | undefined> | T | un
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+/** `--bus` and `--bus-prefix` for instances sharing a database in a test: a prefix of its own on the test Redis; `cleanup` deletes its keys. */
+export function testBus(): { args: string[]; cleanup: () => Promise<void> } {
+  const prefix = `chat-test-${randomBytes(6).toString('hex')}:`;
+  return { args: ['--bus', TEST_REDIS_URL, '--bus-prefix', prefix], cleanup: () => deleteKeys(prefix) };
+}

@@ -3,8 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { startChatServer } from '../helpers/chat-server-process.js';
 import { auditRows, eventually, queryDb } from '../helpers/db-peek.js';
 import { importUsers, onCleanup, startServer } from '../helpers/server-fixture.js';
-import { createStoreTarget, withPostgres } from '../helpers/store-targets.js';
+import { createStoreTarget, postgresReady } from '../helpers/store-targets.js';
 import { WireClient, type JsonMessage } from '../helpers/wire-client.js';
+import { testBus } from '../helpers/cluster.js';
+import { redisAvailable } from '../helpers/services.js';
+
+const withRedis = await redisAvailable();
+const withPostgres = await postgresReady();
 
 // Session resumption (PROTOCOL.md additions) against the built server: tokens,
 // what ends them, replacing a live session (here and on another instance),
@@ -87,9 +92,12 @@ describe('session resumption', () => {
     expect(ends.map((r) => r.reason)).toEqual(['replaced']);
   });
 
-  it('a resume on another instance ends the old session there through the database, and its end is audited once', async () => {
-    const a = await startServer(['shon', 'ron']);
-    const b = await startChatServer({ dbFile: a.dbFile });
+  // Two instances on one database share a bus, or the second refuses to start (docs/cluster.md).
+  it.skipIf(!withRedis)('a resume on another instance ends the old session there through the database, and its end is audited once', async () => {
+    const bus = testBus();
+    onCleanup(bus.cleanup);
+    const a = await startServer(['shon', 'ron'], bus.args);
+    const b = await startChatServer({ dbFile: a.dbFile, args: bus.args });
     onCleanup(() => b.stop());
     const { client: old, token } = await loginOn(a.port, 'shon');
     const asked = Date.now();
@@ -176,14 +184,16 @@ describe('session resumption', () => {
     await f.json('shon');
   });
 
-  describe.skipIf(!withPostgres)('on PostgreSQL (READ COMMITTED), two instances', () => {
+  describe.skipIf(!withPostgres || !withRedis)('on PostgreSQL (READ COMMITTED), two instances', () => {
     it('of 10 resumes racing with one token on two instances exactly one gets in; it takes the seat from the other instance, whose connection ends', async () => {
       const target = await createStoreTarget('postgres');
       onCleanup(() => target.remove());
       await importUsers(target.location, ['shon']);
-      const a = await startChatServer({ dbFile: target.location });
+      const bus = testBus();
+      onCleanup(bus.cleanup);
+      const a = await startChatServer({ dbFile: target.location, args: bus.args });
       onCleanup(() => a.stop());
-      const b = await startChatServer({ dbFile: target.location });
+      const b = await startChatServer({ dbFile: target.location, args: bus.args });
       onCleanup(() => b.stop());
       const { client: old, token } = await loginOn(a.port, 'shon');
       const replies = await Promise.all(Array.from({ length: 10 }, (_, i) => resumeOn(i % 2 === 0 ? a.port : b.port, token)));
