@@ -42,7 +42,7 @@ describe('chat-admin history', () => {
     expect(await texts(['list', '--limit', '2'])).toEqual(['two hours ago', 'a minute ago \x1b[2J\x1b]0;owned\x07!']);
     const json = await f.admin(['history', '--json', '--limit', '1']);
     expect(JSON.parse(json.stdout)).toEqual([{ id: id(60_000), ts: at(60_000), username: 'Shon', text: 'a minute ago \x1b[2J\x1b]0;owned\x07!' }]);
-  });
+  }, 60_000);
 
   it('prints a sanitised table, and says so when there is nothing', async () => {
     const table = await f.admin(['history']);
@@ -70,7 +70,7 @@ describe('chat-admin history', () => {
     expect(audit[1]!.detail).toBe('all: 2 messages');
     expect(audit[0]!.actor).toBe(audit[1]!.actor);
     expect(audit[0]!.actor).not.toBe('');
-  });
+  }, 60_000);
 
   it('refuses a purge without --before or --all, or with both, and bad values, in one line with exit 2', async () => {
     expectFailure(await f.admin(['history', 'purge']), 2, /either --before DURATION or --all/);
@@ -79,5 +79,5 @@ describe('chat-admin history', () => {
     expectFailure(await f.admin(['history', '--since', 'yesterday']), 2, /--since/);
     expectFailure(await f.admin(['history', '--limit', '0']), 2, /--limit/);
     expect(await texts([])).toHaveLength(3);
-  });
+  }, 60_000);
 });

@@ -81,7 +81,6 @@ describe('buildServerConfig: defaults', () => {
       trustedProxies: '127.0.0.0/8,::1/128',
       throttleExempt: '',
       resumeTtlMs: 86_400_000,
-      dbPoolSize: 10,
       historyLimit: 50,
       historyRetentionMs: 7 * 86_400_000,
     });
