@@ -7,6 +7,7 @@ import { isValidUsername, USERNAME_RULE } from '../protocol/usernames.js';
 import { formatAddress } from './address.js';
 import { ChatClient, ConnectError, SessionEndedError, type SessionEnd } from './chat-client.js';
 import { EXIT_OK, EXIT_SESSION, EXIT_USAGE, type ClientOptions } from './options.js';
+import { completeUsername, OnlineUsers } from './complete.js';
 import { ReplyQueue } from './reply-queue.js';
 import { parseSlashMsg, renderConnectionLost, renderHelp, renderHistoryHeader, renderLocal, renderOwn, renderOwnPrivate, renderServerMessage, type DisplayLine, type OwnLineStatus, type RenderContext } from './render.js';
 import { Terminal, type TerminalInput, type TerminalOutput } from './terminal.js';
@@ -268,6 +269,13 @@ async function runInteractive(first: ChatClient, options: ClientOptions, io: Cli
       /** Ids of the room messages shown, so that a reconnect's replay does not show them again (bounded). */
       const shown = new Set<string>();
       let replaying = false;
+      const online = new OnlineUsers();
+      const track = (message: ServerMessage): void => {
+        if (message.type === 'login_ok' || message.type === 'who') online.reset(Array.isArray(message.users) ? message.users.map((u) => sanitizeText(String(u))) : []);
+        else if (message.type === 'join') online.joined(sanitizeText(String(message.user)));
+        else if (message.type === 'leave') online.left(sanitizeText(String(message.user)));
+      };
+      track(login.ok);
       const finish = (lines: readonly DisplayLine[], code: number): void => {
         term.stopChat();
         show(lines);
@@ -285,6 +293,7 @@ async function runInteractive(first: ChatClient, options: ClientOptions, io: Cli
       };
       const onMessage = (message: ServerMessage): void => {
         if (message.type === 'bye') return; // shown at the end
+        track(message);
         const settled = replies.settle(message);
         if (settled?.request.kind === 'say') {
           if (settled.request.to !== undefined && settled.outcome === 'refused' && settled.code === 'not_online') {
@@ -376,6 +385,7 @@ async function runInteractive(first: ChatClient, options: ClientOptions, io: Cli
           reconnecting = false;
           wakeReconnect = undefined;
           attach(next);
+          track(outcome.ok);
           const others = Array.isArray(outcome.ok.users) ? outcome.ok.users.map((u) => sanitizeText(String(u))) : [];
           show([renderLocal('notice', `Reconnected${outcome.tokenRefused ? ' (logged in again with your password)' : ''}. Online now: ${others.length === 0 ? 'nobody else' : others.join(', ')}.`, ctx())]);
           return;
@@ -404,6 +414,7 @@ async function runInteractive(first: ChatClient, options: ClientOptions, io: Cli
 
       term.startChat(`${me}> `, {
         leave: () => leave(),
+        complete: (line) => completeUsername(line, online.list().filter((name) => name.toLowerCase() !== me.toLowerCase())),
         line: (text) => {
           const command = parseTextCommand(text);
           if (command !== undefined) {

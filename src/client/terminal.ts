@@ -142,6 +142,8 @@ export type TerminalOutput = Writable & { columns?: number; isTTY?: boolean };
 export interface ChatHandlers {
   /** A line the user submitted. */
   line(text: string): void;
+  /** Tab: the completions of the line typed so far and the part they replace (readline's completer). */
+  complete?(line: string): [string[], string];
   /** Ctrl-D or Ctrl-C: the user wants to leave. */
   leave(): void;
 }
@@ -232,7 +234,8 @@ export class Terminal {
 
   /** Starts the chat prompt. */
   startChat(prompt: string, handlers: ChatHandlers): void {
-    const rl = readline.createInterface({ input: this.#input, output: this.#output, terminal: this.#fancy, prompt, historySize: 200 });
+    const complete = handlers.complete;
+    const rl = readline.createInterface({ input: this.#input, output: this.#output, terminal: this.#fancy, prompt, historySize: 200, ...(complete === undefined ? {} : { completer: (line: string) => complete(line) }) });
     this.#rl = rl;
     rl.on('line', (text) => {
       if (this.#fancy) this.#submitted = submittedRows(prompt, text, this.#columns);

@@ -108,6 +108,36 @@ describe('chat-client in a pseudo-terminal', () => {
     await other.waitForJson((m) => m.type === 'leave' && m.user === 'bot' && m.reason === 'quit');
   });
 
+  it('shows the replay under a dim header and a live line, private messages both ways, not_online in one line, and completes names with Tab', async () => {
+    const other = await ron();
+    other.sendJson({ type: 'say', text: 'before you came', id: 'h' });
+    await other.waitForJson((m) => m.type === 'ack');
+    const { child, screen, type } = startInPty();
+    await screen.waitFor('Username: ');
+    type('bot\r');
+    await screen.waitFor('Password: ');
+    type('bot-pw-secret\r');
+    await screen.waitFor('— live —');
+    const shown = () => stripVTControlCharacters(screen.text);
+    expect(shown()).toMatch(/Welcome, bot[^]*— recent messages —[\r\n]+\d\d:\d\d ron: before you came[\r\n]+(?:bot> )?— live —/);
+
+    other.sendJson({ type: 'dm', to: 'bot', text: 'psst \x1b[2Jclean', id: 'd' });
+    await screen.waitFor(/\[private\][^\n]*ron[^\n]*: psst clean/);
+    type('/msg ron hi there\r');
+    expect(await other.waitForType('dm')).toMatchObject({ from: 'bot', text: 'hi there' });
+    await screen.waitFor(/\[private to ron\][^\n]*bot[^\n]*: hi there/);
+    type('/msg ghost anyone?\r');
+    await screen.waitFor('! ghost is not online.');
+    // It waited above the input as (sending...), then became the one not_online line, not a refused own line.
+    expect(shown()).not.toMatch(/private to ghost[^\n]*not sent/);
+    type('/msg r\t');
+    await screen.waitFor('/msg ron ');
+    type('completed\r');
+    await other.waitForJson((m) => m.type === 'dm' && m.text === 'completed');
+    type('c.exit\r');
+    expect(await waitForExit(child, 10_000)).toBe(0);
+  });
+
   it('shows a pasted line as sent only once acknowledged, and the ones past the rate limit as not sent, in the line', async () => {
     const other = await ron();
     const { child, screen, type } = startInPty();
