@@ -155,6 +155,7 @@ export class SessionEndWriter {
           this.#queue.splice(0, batch.length);
           continue;
         }
+        // A connection lost during COMMIT leaves it unknown whether the batch was written; if it was, its rows are gone and the retry finds the ends in the log.
         this.#pauseMs = Math.min(this.#retryMaxMs, Math.max(this.#retryMinMs, this.#pauseMs * 2));
         if (this.#pauseMs === this.#retryMinMs) this.logger.error('store_unavailable', { during: 'session_end', pending: this.#queue.length, error: error instanceof Error ? error.message : String(error) });
         this.#timer = setTimeout(() => {

@@ -1,5 +1,17 @@
 import pg from 'pg';
-import { Kysely, PostgresAdapter, PostgresDialect, sql, type DialectAdapter } from 'kysely';
+import {
+  Kysely,
+  PostgresAdapter,
+  PostgresDialect,
+  PostgresDriver,
+  sql,
+  type CompiledQuery,
+  type DatabaseConnection,
+  type DialectAdapter,
+  type Driver,
+  type QueryResult,
+  type TransactionSettings,
+} from 'kysely';
 import { StoreError } from '../errors.js';
 import type { Database } from '../schema.js';
 import type { AdapterWithDialect, StoreDialect } from './dialect.js';
@@ -49,9 +61,96 @@ class ChatPostgresAdapter extends PostgresAdapter implements AdapterWithDialect 
 }
 
 class ChatPostgresDialect extends PostgresDialect {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly where: string,
+  ) {
+    super({ pool });
+  }
+
   override createAdapter(): DialectAdapter {
     return new ChatPostgresAdapter();
   }
+
+  override createDriver(): Driver {
+    return new TranslatingDriver(new PostgresDriver({ pool: this.pool }), (error) => translatePostgresError(error, this.where));
+  }
+}
+
+/**
+ * Every failure of every statement comes back translated, as on the SQLite
+ * worker: a dropped connection or a database that refuses connections is
+ * DB_UNAVAILABLE (which the session-end writer retries), a lock wait past
+ * lock_timeout DB_LOCKED, whatever the caller was doing.
+ */
+class TranslatingDriver implements Driver {
+  constructor(
+    private readonly inner: Driver,
+    private readonly translate: (error: unknown) => unknown,
+  ) {}
+
+  init(): Promise<void> {
+    return this.inner.init();
+  }
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    try {
+      return new TranslatingConnection(await this.inner.acquireConnection(), this.translate);
+    } catch (error) {
+      throw this.translate(error);
+    }
+  }
+
+  beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    return this.#translated(this.inner.beginTransaction(innerOf(connection), settings));
+  }
+
+  commitTransaction(connection: DatabaseConnection): Promise<void> {
+    return this.#translated(this.inner.commitTransaction(innerOf(connection)));
+  }
+
+  rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    return this.#translated(this.inner.rollbackTransaction(innerOf(connection)));
+  }
+
+  releaseConnection(connection: DatabaseConnection): Promise<void> {
+    return this.inner.releaseConnection(innerOf(connection));
+  }
+
+  destroy(): Promise<void> {
+    return this.inner.destroy();
+  }
+
+  async #translated(work: Promise<void>): Promise<void> {
+    try {
+      await work;
+    } catch (error) {
+      throw this.translate(error);
+    }
+  }
+}
+
+class TranslatingConnection implements DatabaseConnection {
+  constructor(
+    readonly inner: DatabaseConnection,
+    private readonly translate: (error: unknown) => unknown,
+  ) {}
+
+  async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+    try {
+      return await this.inner.executeQuery<R>(compiledQuery);
+    } catch (error) {
+      throw this.translate(error);
+    }
+  }
+
+  streamQuery<R>(compiledQuery: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
+    return this.inner.streamQuery<R>(compiledQuery, chunkSize);
+  }
+}
+
+function innerOf(connection: DatabaseConnection): DatabaseConnection {
+  return connection instanceof TranslatingConnection ? connection.inner : connection;
 }
 
 export function isPostgresUrl(value: string): boolean {
@@ -83,7 +182,8 @@ export async function openPostgres(options: PostgresOpenOptions): Promise<Kysely
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.poolSize,
-    connectionTimeoutMillis: 5000,
+    // Also how long a statement waits for a free pooled connection: as long as it may wait for a lock, and then some.
+    connectionTimeoutMillis: Math.round(options.lockTimeoutMs) + 5000,
     options: `-c lock_timeout=${Math.round(options.lockTimeoutMs)}`,
   });
   // An idle pooled connection that the server drops must not crash the process.
@@ -93,9 +193,9 @@ export async function openPostgres(options: PostgresOpenOptions): Promise<Kysely
     client.release();
   } catch (error) {
     await pool.end().catch(() => undefined);
-    throw translatePostgresError(error, where);
+    throw translatePostgresError(error, where, 'open');
   }
-  return new Kysely<Database>({ dialect: new ChatPostgresDialect({ pool }) });
+  return new Kysely<Database>({ dialect: new ChatPostgresDialect(pool, where) });
 }
 
 /** PostgreSQL's SQLSTATE (or Node's errno code for a connection that failed). */
@@ -107,17 +207,40 @@ export function postgresCode(error: unknown): string | undefined {
   return undefined;
 }
 
-export function translatePostgresError(error: unknown, where: string): unknown {
+/** Connection failures that pass by themselves (a restart, a failover, a database that refuses connections for a while). */
+const UNAVAILABLE_ERRNOS: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
+/** 57P01 admin_shutdown (also pg_terminate_backend), 57P02 crash_shutdown, 57P03 cannot_connect_now, 53300 too_many_connections. */
+const UNAVAILABLE_SQLSTATES: ReadonlySet<string> = new Set(['57P01', '57P02', '57P03', '53300']);
+/** What pg says, without a code, when a connection goes away or none comes in time. */
+const UNAVAILABLE_MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/;
+
+/** Whether the failure is "the database cannot be reached right now", as opposed to a refusal of the statement. */
+function isUnavailable(code: string | undefined, message: string): boolean {
+  if (code === undefined) return UNAVAILABLE_MESSAGES.test(message);
+  if (UNAVAILABLE_ERRNOS.has(code) || UNAVAILABLE_SQLSTATES.has(code) || code.startsWith('08')) return true;
+  // 55000 is object_not_in_prerequisite_state in general; at connect it is ALLOW_CONNECTIONS false.
+  return code === '55000' && /not currently accepting connections/.test(message);
+}
+
+/**
+ * `open`: failing to reach the database while opening is DB_OPEN_FAILED (the
+ * process reports it and stops); afterwards the same failure is
+ * DB_UNAVAILABLE, which callers treat as temporary.
+ */
+export function translatePostgresError(error: unknown, where: string, phase: 'open' | 'use' = 'use'): unknown {
   if (error instanceof StoreError) return error;
   const code = postgresCode(error);
-  if (code === undefined) return error;
+  const message = error instanceof Error ? error.message : String(error);
   if (code === '55P03' || code === '40P01') {
     return new StoreError('DB_LOCKED', `database ${where} is locked by another session (gave up after the lock timeout)`, { cause: error });
   }
   if (code === '25006') return new StoreError('DB_READ_ONLY', `database ${where} is read-only`, { cause: error });
   if (code === '3D000') return new StoreError('DB_NOT_FOUND', `no such database: ${where}`, { cause: error });
-  if (['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ECONNRESET', '28P01', '28000', '57P01', '57P03'].includes(code) || code.startsWith('08')) {
-    return new StoreError('DB_OPEN_FAILED', `cannot reach database ${where} (${code})`, { cause: error });
+  if (isUnavailable(code, message)) {
+    const why = code ?? message;
+    if (phase === 'open') return new StoreError('DB_OPEN_FAILED', `cannot reach database ${where} (${why})`, { cause: error });
+    return new StoreError('DB_UNAVAILABLE', `database ${where} is unavailable (${why})`, { cause: error });
   }
+  if (code === '28P01' || code === '28000') return new StoreError('DB_OPEN_FAILED', `cannot log in to database ${where} (${code})`, { cause: error });
   return error;
 }
