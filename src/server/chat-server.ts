@@ -165,7 +165,12 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
   const negotiating = new Set<Socket>();
 
   const accept = (socket: Socket): void => {
-    const socketAddress = socket.remoteAddress ?? 'unknown';
+    // No address: the peer reset the connection before it was accepted (a load balancer's health check does that every few hundred ms).
+    if (socket.remoteAddress === undefined) {
+      socket.destroy();
+      return;
+    }
+    const socketAddress = socket.remoteAddress;
     const via = `${socketAddress}:${socket.remotePort ?? 0}`;
     if (closing !== undefined) {
       socket.destroy();
