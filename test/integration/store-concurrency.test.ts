@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { clearThrottles, removeUser, setUserDisabled } from '../../src/accounts/user-admin.js';
 import { lockStarted, recordFailure, type ThrottlePolicy } from '../../src/server/login-throttle.js';
@@ -122,7 +124,9 @@ describe.each(STORE_KINDS)('concurrent writers on %s', (kind) => {
       const all = await stores(kind, 3);
       const old = new Date(now - 60_000).toISOString();
       const dead = randomUUID();
-      await registerInstance(all[0]!.db, { id: dead, hostname: 'gone-host', pid: 1, listen_address: '127.0.0.1:1', started_at: old, heartbeat_at: old });
+      // A process of this host that is gone: every registry sees it dead at once.
+      const gonePid = spawnSync(process.execPath, ['-e', '']).pid!;
+      await registerInstance(all[0]!.db, { id: dead, hostname: hostname(), pid: gonePid, listen_address: '127.0.0.1:1', started_at: old, heartbeat_at: old, bus_prefix: null });
       for (let i = 0; i < 25; i += 1) {
         const claimed = await claimSession(all[0]!.db, {
           id: randomUUID(), user_id: null, username: `s${i}`, username_key: `s${i}`, instance_id: dead, peer_address: '127.0.0.1:2', mode: 'text',
@@ -131,8 +135,8 @@ describe.each(STORE_KINDS)('concurrent writers on %s', (kind) => {
         expect(claimed).toBe('claimed');
       }
       const reapers = all.map((store) => new InstanceRegistry(store.db, randomUUID(), () => new Date(now)));
-      const reaped = await Promise.all(reapers.map((r) => r.reapDead()));
-      expect(reaped.map((sessions) => sessions.length).sort((a, b) => a - b)).toEqual([0, 0, 25]);
+      const reaped = await Promise.all(reapers.map((r) => r.sweep()));
+      expect(reaped.map((sweep) => sweep.cleared.length).sort((a, b) => a - b)).toEqual([0, 0, 25]);
       expect(await queryAudit(all[0]!.db, { event: 'session_end', limit: 100 })).toHaveLength(25);
     });
   });
