@@ -69,8 +69,11 @@ export class BusRoom implements Room {
 
   /** Where `username` is in the room: `here`, another instance's id, or undefined (not in the room). For routing to one user. */
   locate(username: string): string | undefined {
-    if (this.#local.usernames().includes(username)) return 'here';
-    for (const [origin, users] of this.#remote) if (users.includes(username)) return origin;
+    // Usernames are one user in any case (PROTOCOL.md): `RON` finds ron.
+    const key = username.toLowerCase();
+    const named = (users: readonly string[]): boolean => users.some((user) => user.toLowerCase() === key);
+    if (named(this.#local.usernames())) return 'here';
+    for (const [origin, users] of this.#remote) if (named(users)) return origin;
     return undefined;
   }
 

@@ -13,7 +13,7 @@ import { networkPrefix, parseCidrList } from './cidr.js';
 import type { ServerConfig } from './config.js';
 import { admitOpen, admitPreLogin, AddressCounter, EVICTED_LINE, EVICTED_MESSAGE, PreLoginPool, REFUSAL_LINES } from './connection-caps.js';
 import { Connection, type ConnectionContext } from './connection.js';
-import { LocalDirectMessages } from './direct-messages.js';
+import { ClusterDirectMessages, LocalDirectMessages } from './direct-messages.js';
 import { History } from './history.js';
 import { MessageIdGenerator } from '../protocol/message-id.js';
 import { InstanceRegistry } from './instance-registry.js';
@@ -104,7 +104,10 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
   const ends = new SessionEndWriter(db, logger, { spoolFile });
   const presence = new Presence(room, ends, instanceId, now);
   const history = new History(db, logger, { limit: config.historyLimit, retentionMs: config.historyRetentionMs }, now);
-  const directs = new LocalDirectMessages((username) => presence.member(username));
+  const findMember = (username: string) => presence.member(username);
+  const directs = cluster.bus === undefined ? new LocalDirectMessages(findMember) : new ClusterDirectMessages(findMember, cluster.bus, (username) => cluster.locate(username));
+  // Said elsewhere, stored by its own instance: kept in memory here so that a login here replays it even before it is written.
+  const unsubscribeHeard = cluster.onRemoteMessage((message) => history.heard(message));
 
   const connections = new Map<string, Connection>();
   const logins = new LoginService(db, presence, hasher, dummies, instanceId, logger, clock, throttlePolicy(config), {
@@ -438,6 +441,8 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
         while (connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
         for (const connection of connections.values()) connection.destroy();
         await stopped;
+        directs.close();
+        unsubscribeHeard();
         const clusterClosed = cluster.close();
         // A store that does not answer in time keeps the unwritten ends in the spool, for the next start.
         const writeBy = Math.max(deadline, Date.now() + MIN_END_WRITE_MS);

@@ -1,4 +1,4 @@
-import type { Bus, BusMessage, SessionEndKind } from '../bus/bus.js';
+import type { Bus, BusChatMessage, BusMessage, SessionEndKind } from '../bus/bus.js';
 import { BusRoom } from './bus-room.js';
 import type { Logger } from './log.js';
 import type { Room } from './room.js';
@@ -47,6 +47,14 @@ export class Cluster {
     if (this.bus === undefined) return () => undefined;
     return this.bus.subscribe((message: BusMessage) => {
       if (message.type === 'end_session') handler(message);
+    });
+  }
+
+  /** Calls `handler` for every room message said on another instance (recent history keeps them for replays). Returns an unsubscribe function. */
+  onRemoteMessage(handler: (message: BusChatMessage) => void): () => void {
+    if (this.bus === undefined) return () => undefined;
+    return this.bus.subscribe((message: BusMessage) => {
+      if (message.type === 'room' && message.event.type === 'message') handler(message.event);
     });
   }
 

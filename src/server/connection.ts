@@ -97,6 +97,8 @@ export class Connection implements SessionHost, RoomMember {
   /** Counts login attempts, so that a verdict for an attempt already answered otherwise is recognised. */
   #attempt = 0;
   #closed = false;
+  /** A direct message to another instance waits for its receipt: input is held meanwhile, as during a login check. */
+  #awaitingDirect = false;
   /** The client sent its end of stream (a half-close, as `nc -N` does): finish what it sent, then end. */
   #inputEnded = false;
   /** The last thing sent was a prompt, which ends without a newline. */
@@ -246,7 +248,21 @@ export class Connection implements SessionHost, RoomMember {
   }
 
   sendDirect(to: string, text: string, done: (outcome: DirectOutcome) => void): void {
-    this.ctx.directs.send(to, { type: 'dm', from: this.username, text, ts: new Date(this.ctx.now()).toISOString(), id: this.ctx.nextMessageId() }, done);
+    let answered = false;
+    this.ctx.directs.send(to, { type: 'dm', from: this.username, text, ts: new Date(this.ctx.now()).toISOString(), id: this.ctx.nextMessageId() }, (outcome) => {
+      answered = true;
+      done(outcome);
+      if (!this.#awaitingDirect) return;
+      this.#awaitingDirect = false;
+      if (this.#closed) return;
+      this.socket.resume();
+      this.#drainHeld();
+    });
+    // A recipient on another instance answers later: further lines wait, so every reply still comes in the order of the lines.
+    if (!answered) {
+      this.#awaitingDirect = true;
+      this.socket.pause();
+    }
   }
 
   onlineUsers(): string[] {
@@ -336,7 +352,7 @@ export class Connection implements SessionHost, RoomMember {
     const at = this.ctx.now();
     // Stops splitting at the line that closed the connection: the rest of a flooder's chunk is never decoded.
     this.#splitter.each(chunk, (event) => {
-      if (this.session.state === 'authenticating' || this.#held !== undefined) (this.#held ??= []).push({ event, at });
+      if (this.#waiting || this.#held !== undefined) (this.#held ??= []).push({ event, at });
       else this.#handle(event, at);
       return !this.#closed;
     });
@@ -345,7 +361,7 @@ export class Connection implements SessionHost, RoomMember {
   /** Every line received before the end is handled first, also those held while a login is checked. */
   #endOfInput(): void {
     this.#inputEnded = true;
-    if (this.session.state === 'authenticating' || this.#held !== undefined) return;
+    if (this.#waiting || this.#held !== undefined) return;
     this.session.streamEnded();
   }
 
@@ -384,15 +400,20 @@ export class Connection implements SessionHost, RoomMember {
     this.session.receiveLine(event.line, at);
   }
 
+  /** Input waits: a login is being checked, or a direct message's receipt. */
+  get #waiting(): boolean {
+    return this.session.state === 'authenticating' || this.#awaitingDirect;
+  }
+
   #drainHeld(): void {
-    while (this.#held !== undefined && !this.#closed && this.session.state !== 'authenticating') {
+    while (this.#held !== undefined && !this.#closed && !this.#waiting) {
       const { event, at } = this.#held.shift()!;
       // Empty: nothing is held any more (and the array goes).
       if (this.#held.length === 0) this.#held = undefined;
       this.#handle(event, at);
     }
     if (this.session.state === 'chatting') this.#splitter.setMaxLineBytes(this.session.maxLineBytes);
-    if (this.#inputEnded && this.session.state !== 'authenticating') this.session.streamEnded();
+    if (this.#inputEnded && !this.#waiting) this.session.streamEnded();
   }
 
   #clearTimer(which: 'greeting' | 'login'): void {

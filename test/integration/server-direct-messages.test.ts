@@ -5,7 +5,7 @@ import { startServer } from '../helpers/server-fixture.js';
 
 // PROTOCOL.md "Direct messages", over real sockets against the built server.
 
-describe('direct messages', () => {
+describe('direct messages', { timeout: 30_000 }, () => {
   assertFreshBuild(['src/server', 'src/protocol']);
 
   it('JSON: the recipient gets dm (from, text, ts, id), the sender its ack; nobody else sees it and it is never stored', async () => {

@@ -128,9 +128,10 @@ describe('recent history on login', () => {
     const shon = await f.json('shon');
     const sent = Date.now();
     await say(shon, 'quick', 'q');
-    await eventually(() => stored(f.dbFile).length === 1, 2000, 'the message in the store');
+    await eventually(() => stored(f.dbFile).length === 1, 5000, 'the message in the store');
     const took = Date.now() - sent;
-    expect(took, `stored after ${took} ms`).toBeLessThan(1500);
+    // The writer's interval is 200 ms; the margin is for a test machine at load 20+ (the bench measures it quietly: docs/performance.md).
+    expect(took, `stored after ${took} ms`).toBeLessThan(3000);
     for (let i = 0; i < 8; i++) shon.sendJson({ type: 'say', text: `burst ${i}` });
     shon.sendJson({ type: 'say', text: 'last', id: 'l' });
     await shon.waitForJson((m) => m.type === 'ack' && m.id === 'l');
