@@ -35,7 +35,8 @@ async function loginOn(port: number, name: string): Promise<{ client: WireClient
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
-describe('session resumption', () => {
+// Several server and chat-admin processes per test: a loaded machine needs more than the default 20 s.
+describe('session resumption', { timeout: 60_000 }, () => {
   it('login_ok carries a token; after a dropped connection it logs in again at once, with a new token, and works once', async () => {
     const f = await startServer(['shon', 'ron']);
     const ron = await f.json('ron');
