@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { dialectOf } from './dialects/dialect.js';
 import type { Database, ThrottleKind, ThrottleRow } from './schema.js';
+import { ipv6Bytes, ipv6Groups, unmapIPv4 } from '../util/ip-address.js';
 
 /** One failed login as a throttle row remembers it. */
 export interface ThrottleFailure {
@@ -185,25 +186,10 @@ export async function loggedInFromSince(db: Kysely<Database>, username_key: stri
  * holds a whole /64 (as Ergo's default cidr-len-ipv6: 64).
  */
 export function throttleAddressKey(address: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped !== null) return mapped[1]!;
-  if (!address.includes(':')) return address;
-  const groups = expandIpv6(address.replace(/%.*$/, ''));
-  return groups === undefined ? address : `${groups.slice(0, 4).join(':')}::/64`;
-}
-
-/** The eight 16-bit groups of an IPv6 address, lower-case hex without leading zeros; undefined if it is not one. */
-function expandIpv6(address: string): string[] | undefined {
-  const halves = address.toLowerCase().split('::');
-  if (halves.length > 2) return undefined;
-  const parse = (part: string): string[] => (part === '' ? [] : part.split(':'));
-  const head = parse(halves[0]!);
-  const tail = halves.length === 2 ? parse(halves[1]!) : [];
-  const missing = 8 - head.length - tail.length;
-  if (missing < 0 || (halves.length === 1 && missing !== 0)) return undefined;
-  const groups = [...head, ...Array<string>(missing).fill('0'), ...tail];
-  if (!groups.every((group) => /^[0-9a-f]{1,4}$/.test(group))) return undefined;
-  return groups.map((group) => group.replace(/^0+(?=.)/, ''));
+  const plain = unmapIPv4(address);
+  if (!plain.includes(':')) return plain;
+  const bytes = ipv6Bytes(plain);
+  return bytes === undefined ? address : `${ipv6Groups(bytes).slice(0, 4).join(':')}::/64`;
 }
 
 /** Failures still inside the row's window at `now`. */

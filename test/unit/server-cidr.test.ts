@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CidrError, networkPrefix, parseCidrList, unmapIPv4 } from '../../src/server/cidr.js';
+import { CidrError, networkPrefix, parseCidrList } from '../../src/server/cidr.js';
+import { unmapIPv4 } from '../../src/util/ip-address.js';
 
 describe('parseCidrList', () => {
   it('matches IPv4 and IPv6 ranges, and IPv4-mapped IPv6 addresses as IPv4', () => {

@@ -123,6 +123,8 @@ describe('throttle address keys', () => {
     ['2001:0db8:0001:0002::1', '2001:db8:1:2::/64'],
     ['::1', '0:0:0:0::/64'],
     ['fe80::1%eth0', 'fe80:0:0:0::/64'],
+    // A NAT64 address with its IPv4 part written dotted is an IPv6 address like any other.
+    ['64:ff9b::198.51.100.7', '64:ff9b:0:0::/64'],
     ['not:an:address:::', 'not:an:address:::'],
   ])('%s counts as %s', (address, key) => {
     expect(throttleAddressKey(address)).toBe(key);
