@@ -90,7 +90,10 @@ describe.skipIf(!withServices)('an instance that dies or stalls', { timeout: 90_
     const took = await Promise.all([loginAgain(cluster, a, 'v1', stopped, 5000), loginAgain(cluster, b, 'v2', stopped, 5000)]);
     expect(Math.max(...took)).toBeLessThan(5000);
     for (const watcher of set.watchers) {
-      for (const user of set.victims) expect(leavesOf(watcher, user)).toEqual([{ type: 'leave', user, reason: 'disconnected' }]);
+      for (const user of set.victims) {
+        await watcher.waitForJson((m) => m.type === 'leave' && m.user === user, Math.max(100, 5000 - (Date.now() - stopped)));
+        expect(leavesOf(watcher, user)).toEqual([{ type: 'leave', user, reason: 'disconnected' }]);
+      }
     }
     expect((await cluster.query('select id from instances')).length).toBe(2);
 
