@@ -114,7 +114,7 @@ describe('help', () => {
   ])('%s %s --help describes the verb and its options', async (...verb) => {
     const result = await f.admin([...verb.filter(Boolean), '--help']);
     expect(result.exitCode).toBe(0);
-    expect(result.stdout).toMatch(/--db <path>/);
+    expect(result.stdout).toMatch(/--db <path\|url>/);
     expect(result.stdout).toMatch(/--busy-timeout <duration>/);
   });
 });
