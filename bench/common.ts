@@ -58,6 +58,8 @@ export interface ConnectRequest {
   cmd: 'connect';
   group: string;
   port: number;
+  /** When set, client i of this request connects to ports[i % ports.length] instead (several instances). */
+  ports?: number[];
   kind: WireKind;
   usernames: string[];
   password: string;

@@ -190,7 +190,7 @@ function groupOf(name: string): Group {
   return group;
 }
 
-function openClient(group: Group, client: Client, req: ConnectRequest, result: ConnectResult): Promise<void> {
+function openClient(group: Group, client: Client, req: ConnectRequest, result: ConnectResult, port: number): Promise<void> {
   return new Promise((resolve) => {
     const started = nowMs();
     let settled = false;
@@ -214,7 +214,7 @@ function openClient(group: Group, client: Client, req: ConnectRequest, result: C
     // Reads land in one shared buffer (no Buffer per read, no stream events): receiving is most of a generator's work.
     const socket = connect({
       host: '127.0.0.1',
-      port: req.port,
+      port,
       noDelay: true,
       onread: {
         buffer: READ_BUFFER,
@@ -282,8 +282,9 @@ async function connectGroup(req: ConnectRequest): Promise<ConnectResult> {
   let next = 0;
   const worker = async () => {
     while (next < clients.length) {
-      const client = clients[next++]!;
-      await openClient(group, client, req, result);
+      const index = next++;
+      const port = req.ports === undefined || req.ports.length === 0 ? req.port : req.ports[index % req.ports.length]!;
+      await openClient(group, clients[index]!, req, result, port);
     }
   };
   const all = Promise.all(Array.from({ length: Math.max(1, Math.min(req.concurrency, clients.length)) }, worker));

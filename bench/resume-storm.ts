@@ -65,13 +65,15 @@ const BACKOFF_MAX_MS = 10_000;
 const PHASE_TIMEOUT_MS = 15 * 60_000;
 
 /** One JSON-mode connection that logs in (or resumes) once and reports its login_ok. */
-function authenticate(port: number, request: Record<string, unknown>): Promise<{ socket: net.Socket; reply: Record<string, unknown>; ms: number }> {
+export function authenticate(port: number, request: Record<string, unknown>): Promise<{ socket: net.Socket; reply: Record<string, unknown>; ms: number }> {
   return new Promise((resolve, reject) => {
     const started = nowMs();
     const socket = net.connect({ port, host: '127.0.0.1' });
     let buffer = '';
     socket.setEncoding('utf8');
     socket.once('error', reject);
+    // Closed before an answer (the server died or dropped it): a no-op once resolved.
+    socket.once('close', () => reject(new Error('closed before login_ok or login_failed')));
     socket.once('connect', () => socket.write(`${JSON.stringify({ type: 'hello', proto: 1, client: 'bench' })}\n${JSON.stringify(request)}\n`));
     socket.on('data', (chunk: string) => {
       buffer += chunk;

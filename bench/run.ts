@@ -7,6 +7,7 @@
  *   node dist/bench/run.js [--quick] [--only saturation,latency,memory,storm,locked-store,flooders,resume-storm]
  *                          [--duration SECONDS] [--rounds N] [--generators N] [--profile]
  *                          [--server-args "FLAGS"] [--node-flags "FLAGS"]
+ *   node dist/bench/run.js --cluster [--quick] [--rounds N] [--duration SECONDS]   (bench/cluster.ts: PostgreSQL and redis-server needed)
  *
  * Every phase has a hard timeout; the whole run has a deadline; every child
  * process is killed on the way out, however the run ends.
@@ -38,6 +39,7 @@ import {
 import { formatLockedStore, LOCKED_STORE_HEAD, scenarioLockedStore, type LockedStoreResult } from './locked-store.js';
 import { defaultFloodersPlan, FLOODERS_HEAD, formatFlooders, scenarioFlooders, type FloodersDeps, type FloodersResult } from './flooders.js';
 import { formatResumeStorm, RESUME_STORM_HEAD, scenarioResumeStorm, type ResumeStormResult } from './resume-storm.js';
+import { cleanupCluster, CLUSTER_HEAD, defaultClusterPlan, FAILOVER_HEAD, formatCluster, formatFailover, scenarioCluster, type ClusterDeps, type ClusterResult } from './cluster.js';
 import { formatSummary, readProfile, summarizeProfile, type ProfileSummary } from './profile-summary.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -80,6 +82,8 @@ interface Plan {
 
 interface Options {
   quick: boolean;
+  /** Only the cluster scenario (bench/cluster.ts). */
+  cluster: boolean;
   only: Set<ScenarioName>;
   profile: boolean;
   plan: Plan;
@@ -97,7 +101,7 @@ function parseOptions(argv: string[]): Options {
     if (value === undefined || value.startsWith('--')) throw new Error(`${name} needs a value`);
     return value;
   };
-  const known = new Set(['--quick', '--profile', '--only', '--duration', '--rounds', '--generators', '--server-args', '--node-flags']);
+  const known = new Set(['--cluster', '--quick', '--profile', '--only', '--duration', '--rounds', '--generators', '--server-args', '--node-flags']);
   // These two take a list of flags as one (quoted) value.
   const listAt = ['--server-args', '--node-flags'].map((name) => argv.indexOf(name));
   for (const [i, arg] of argv.entries()) if (arg.startsWith('--') && !known.has(arg) && !listAt.some((at) => at !== -1 && i === at + 1)) throw new Error(`unknown flag ${arg}`);
@@ -158,7 +162,12 @@ function parseOptions(argv: string[]): Options {
   }
   // Every scenario is bounded; the deadline is a last resort that grows with the requested work.
   plan.deadlineS += plan.rounds * plan.durationS * 12;
-  return { quick, only, profile: argv.includes('--profile'), plan, serverArgs, nodeFlags };
+  const cluster = argv.includes('--cluster');
+  if (cluster && onlyRaw !== undefined) throw new Error('--cluster runs the cluster scenario alone: drop --only');
+  if (cluster) only.clear();
+  // The cluster scenario bounds its own phases (failover at cost 12 can take minutes); this is the last resort above them.
+  if (cluster) plan.deadlineS = quick ? 170 : 2400;
+  return { quick, cluster, only, profile: argv.includes('--profile'), plan, serverArgs, nodeFlags };
 }
 
 // ---- child processes ----
@@ -347,7 +356,7 @@ async function connectAll(
   kind: WireKind,
   usernames: string[],
   password: string,
-  opts: { concurrencyPerGen: number; samplers: number; timeoutMs: number },
+  opts: { concurrencyPerGen: number; samplers: number; timeoutMs: number; ports?: number[] },
 ): Promise<Connected> {
   const parts = shares(usernames.length);
   const samplerParts = shares(opts.samplers);
@@ -362,6 +371,7 @@ async function connectAll(
       cmd: 'connect',
       group,
       port,
+      ...(opts.ports === undefined ? {} : { ports: opts.ports }),
       kind,
       usernames: slices[i]!,
       password,
@@ -929,6 +939,36 @@ function floodersDeps(log: (line: string) => void): FloodersDeps {
   };
 }
 
+/** What the cluster scenario (bench/cluster.ts) needs from this orchestrator. */
+function clusterDeps(log: (line: string) => void): ClusterDeps {
+  return {
+    start: (args) => spawnListener('chat-server', [...serverNodeFlags, serverMain, ...args, ...serverArgs], 30_000),
+    track: (child) => {
+      children.add(child);
+      child.on('exit', () => children.delete(child));
+    },
+    connect: (group, ports, usernames, samplers) => connectAll(group, ports[0]!, 'json', usernames, CHAT_PASSWORD, { concurrencyPerGen: 50, samplers, timeoutMs: 120_000, ports }),
+    saturate: (group, senders, warmupMs, durationMs) => {
+      const perGen = shares(senders);
+      return callAll<SaturateResult>((_, i) => ({ cmd: 'saturate', group, senders: perGen[i]!, window: WINDOW, warmupMs, durationMs }), warmupMs + durationMs + 15_000);
+    },
+    paceStart: async (group, senders, rate) => {
+      const perGen = shares(senders);
+      await callAll((_, i) => ({ cmd: 'paceStart', group, senders: perGen[i]!, rate }), 5000);
+    },
+    paceStop: async (group) => {
+      await callAll(() => ({ cmd: 'paceStop', group }), 5000);
+    },
+    totals,
+    latencies: collectLatencies,
+    close: closeGroup,
+    limits: [...UNLIMITED, ...BENCH_COST, ...BENCH_SENDQ],
+    users: (count) => names('b', count),
+    password: CHAT_PASSWORD,
+    log,
+  };
+}
+
 // ---- setup, report ----
 
 async function prepareDatabase(file: string, chatUsers: number, stormUsers: number): Promise<void> {
@@ -981,7 +1021,7 @@ async function main(): Promise<void> {
   const deadline = setTimeout(() => {
     log(`deadline of ${plan.deadlineS} s reached: stopping everything`);
     killAll();
-    process.exit(1);
+    void cleanupCluster().finally(() => process.exit(1));
   }, plan.deadlineS * 1000);
   deadline.unref();
 
@@ -1050,6 +1090,14 @@ async function main(): Promise<void> {
       flooders = await scenarioFlooders(floodPlan, floodersDeps(log));
     });
   }
+  let cluster: ClusterResult | undefined;
+  if (options.cluster) {
+    const clusterPlan = defaultClusterPlan(options.quick, process.argv.includes('--rounds') ? plan.rounds : undefined, process.argv.includes('--duration') ? plan.durationS : undefined);
+    await attempt(`cluster: ${clusterPlan.clients} clients into 1, 2, 3 instances and 3 via HAProxy; failover of ${clusterPlan.failoverUsers} users`, async () => {
+      cluster = await scenarioCluster(clusterPlan, clusterDeps(log));
+      failures.push(...cluster.errors);
+    });
+  }
   let resumeStorm: ResumeStormResult | undefined;
   if (options.only.has('resume-storm')) {
     const users = options.quick ? 50 : 1000;
@@ -1068,7 +1116,7 @@ async function main(): Promise<void> {
   }
 
   await Promise.all(generators.map((g) => g.exit()));
-  Object.assign(result, { loadavgAtEnd: loadavg().map((n) => Number(n.toFixed(2))), seconds: (nowMs() - started) / 1000, saturation, latency, memory, storm, lockedStore, flooders, resumeStorm, profile, failures });
+  Object.assign(result, { loadavgAtEnd: loadavg().map((n) => Number(n.toFixed(2))), seconds: (nowMs() - started) / 1000, saturation, latency, memory, storm, lockedStore, flooders, resumeStorm, cluster, profile, failures });
 
   // ---- human report ----
   const out: string[] = [];
@@ -1179,6 +1227,14 @@ async function main(): Promise<void> {
     table.push(...formatResumeStorm(resumeStorm));
     out.push(table.toString());
   }
+  if (cluster !== undefined) {
+    const table = new Table({ style: { head: [], border: [] }, head: CLUSTER_HEAD });
+    table.push(...formatCluster(cluster, fmtSpread));
+    out.push(table.toString());
+    const failover = new Table({ style: { head: [], border: [] }, head: FAILOVER_HEAD });
+    failover.push(...formatFailover(cluster));
+    out.push(failover.toString());
+  }
   if (profile !== undefined) {
     out.push(`profile of the server at ${profile.clients}-client saturation (${fmtRate(profile.deliveriesPerSecond)} deliveries/s under the profiler): ${profile.file}`);
     out.push(formatSummary(profile.summary));
@@ -1198,12 +1254,12 @@ process.on('exit', killAll);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     killAll();
-    process.exit(130);
+    void cleanupCluster().finally(() => process.exit(130));
   });
 }
 main().catch((error: unknown) => {
   process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   killAll();
   if (workDir !== '') rmSync(workDir, { recursive: true, force: true });
-  process.exit(1);
+  void cleanupCluster().finally(() => process.exit(1));
 });
