@@ -355,6 +355,9 @@ const FAILOVER_PASSWORD = 'bench-failover-pw';
 /** Beyond deps.limits: every password check waits its turn (no server_busy), no failed-login throttling. */
 const CLUSTER_FLAGS = ['--login-queue', '0', '--throttle-window', '0'];
 
+/** One failover login or resume that gets no answer in this long is made again. */
+const ATTEMPT_TIMEOUT_MS = 15_000;
+
 const failoverNames = (mode: string, count: number) => Array.from({ length: count }, (_, i) => `f${mode[0]}${String(i).padStart(5, '0')}`);
 
 /** What must go even when the run is cut short: the bench's database (its redis-server is a tracked child). */
@@ -583,7 +586,15 @@ async function failover(mode: 'resume' | 'password', users: string[], victim: In
     const attempt = async (): Promise<net.Socket | undefined> => {
       for (;;) {
         if (nowMs() - killedAt > plan.failoverTimeoutMs) return undefined;
-        const { socket, reply } = await authenticate(port, request).catch((error: unknown) => ({ socket: undefined, reply: { type: 'error', reason: error instanceof Error ? error.message : String(error) } as Record<string, unknown> }));
+        // An attempt that gets no answer within ATTEMPT_TIMEOUT_MS is given up and made again (counted as `timeout`).
+        const pendingAttempt = authenticate(port, request);
+        let attemptTimer: NodeJS.Timeout | undefined;
+        const { socket, reply } = await Promise.race([
+          pendingAttempt,
+          new Promise<{ socket: undefined; reply: Record<string, unknown> }>((resolve) => (attemptTimer = setTimeout(() => resolve({ socket: undefined, reply: { type: 'error', reason: 'timeout' } }), ATTEMPT_TIMEOUT_MS))),
+        ]).catch((error: unknown) => ({ socket: undefined, reply: { type: 'error', reason: error instanceof Error ? error.message : String(error) } as Record<string, unknown> }));
+        clearTimeout(attemptTimer);
+        if (reply.reason === 'timeout') void pendingAttempt.then((late) => late.socket.destroy(), () => undefined);
         if (reply.type === 'login_ok') {
           perUser.push(nowMs() - killedAt);
           return socket;
@@ -594,7 +605,7 @@ async function failover(mode: 'resume' | 'password', users: string[], victim: In
           // As chat-client does: the token is refused, the password it holds is next.
           fellBack += 1;
           request = { type: 'login', username: users[index]!, password: FAILOVER_PASSWORD };
-        } else if (reason !== 'server_busy' && reason !== 'already_logged_in' && reason !== 'error') {
+        } else if (reason !== 'server_busy' && reason !== 'already_logged_in' && reply.type !== 'error') {
           if (errors.length < 5) errors.push(`${users[index]}: ${reason}`);
           return undefined;
         }
@@ -612,7 +623,8 @@ async function failover(mode: 'resume' | 'password', users: string[], victim: In
   );
   killedAt = nowMs();
   process.kill(victim.pid, 'SIGKILL');
-  const sockets = await withTimeout(Promise.all(back), plan.failoverTimeoutMs + 60_000, `failover (${mode})`);
+  // Every attempt gives up by itself at the phase timeout (plus one attempt's timeout); this is the last resort.
+  const sockets = await withTimeout(Promise.all(back), plan.failoverTimeoutMs + ATTEMPT_TIMEOUT_MS + 30_000, `failover (${mode})`);
   const all = sockets.every((s) => s !== undefined);
   for (const socket of sockets) socket?.destroy();
   return {
