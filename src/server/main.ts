@@ -76,7 +76,8 @@ function parseArgs(argv: string[]): Record<string, string | undefined> | undefin
 /** With --bus: the bus to the other instances (started by the server), under the configured key prefix. */
 function clusterDeps(config: ServerConfig, logger: Logger): { bus?: RedisBus; busPrefix?: string } {
   if (config.bus === '') return {};
-  return { bus: new RedisBus({ url: config.bus, instanceId: randomUUID(), keyPrefix: config.busPrefix, log: logger }), busPrefix: config.busPrefix };
+  // Closing waits at most 1 s for Redis to take the last messages: the whole shutdown must fit SHUTDOWN_DEADLINE_MS.
+  return { bus: new RedisBus({ url: config.bus, instanceId: randomUUID(), keyPrefix: config.busPrefix, closeTimeoutMs: 1000, log: logger }), busPrefix: config.busPrefix };
 }
 
 async function main(): Promise<void> {

@@ -118,4 +118,19 @@ describe.skipIf(!withServices)('three instances, one room', { timeout: 60_000 },
       }
     }
   });
+
+  it('an instance that shuts down (SIGTERM) says goodbye to its own clients; the others hear its users leave, disconnected', async () => {
+    const c = cluster.instances[2]!;
+    expect(await c.stop()).toBe(0);
+    for (const name of ['c1', 'c2']) expect(await clients.get(name)!.waitForType('bye', 5000)).toEqual({ type: 'bye', reason: 'shutdown' });
+    for (const name of ['a1', 'b1']) {
+      for (const gone of ['c1', 'c2']) {
+        expect(await clients.get(name)!.waitForJson((m) => m.type === 'leave' && m.user === gone, 5000)).toEqual({ type: 'leave', user: gone, reason: 'disconnected' });
+      }
+    }
+    clients.get('a1')!.sendJson({ type: 'who' });
+    const who = await clients.get('a1')!.waitForJson((m) => m.type === 'who', 5000, 1);
+    expect([...(who.users as string[])].sort()).toEqual(['a1', 'a2', 'b1', 'b2']);
+    expect(await cluster.query('select id from instances')).toHaveLength(2);
+  });
 });
