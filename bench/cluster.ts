@@ -23,6 +23,7 @@ import pg from 'pg';
 import { hashPassword } from '../src/accounts/passwords.js';
 import { openStore, writeTransaction } from '../src/store/open-store.js';
 import { insertUser } from '../src/store/users.js';
+import { acceptsConnections, haproxyConfig } from './haproxy.js';
 import { nowMs, sleep, spread, summarizeLatencies, type CountersResult, type LatencySummary, type SaturateResult, type Spread } from './common.js';
 import { authenticate } from './resume-storm.js';
 
@@ -234,16 +235,6 @@ function freePort(): Promise<number> {
   });
 }
 
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 interface Service {
   port: number;
@@ -270,7 +261,7 @@ async function startService(label: string, command: string, args: string[], port
   const deadline = nowMs() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${label} exited with ${child.exitCode}: ${output.trim()}`);
-    if (await accepts(port)) return { port, pid: child.pid!, stop };
+    if (await acceptsConnections(port)) return { port, pid: child.pid!, stop };
     if (nowMs() > deadline) {
       await stop();
       throw new Error(`${label} did not accept connections on ${port} within ${timeoutMs} ms: ${output.trim()}`);
@@ -282,28 +273,6 @@ async function startService(label: string, command: string, args: string[], port
 async function startRedis(deps: ClusterDeps): Promise<Service> {
   const port = await freePort();
   return startService('redis-server', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], port, deps);
-}
-
-/** The configuration docs/cluster.md "Behind HAProxy" shows (as test/helpers/haproxy.ts writes it). */
-function haproxyConfig(listenPort: number, backends: readonly number[]): string {
-  return [
-    'global',
-    '  maxconn 8192',
-    'defaults',
-    '  mode tcp',
-    '  timeout connect 2s',
-    '  timeout client 1h',
-    '  timeout server 1h',
-    '  option redispatch',
-    '  retries 3',
-    'frontend chat',
-    `  bind 127.0.0.1:${listenPort}`,
-    '  default_backend chat_instances',
-    'backend chat_instances',
-    '  balance roundrobin',
-    ...backends.map((port, i) => `  server chat${i + 1} 127.0.0.1:${port} send-proxy-v2 check check-send-proxy inter 500ms fall 2 rise 2`),
-    '',
-  ].join('\n');
 }
 
 async function startHaproxy(backends: readonly number[], deps: ClusterDeps): Promise<Service> {
@@ -473,7 +442,7 @@ async function waitBackendsUp(port: number, timeoutMs: number): Promise<void> {
   // Two checks of 500 ms each, with margin; a connection before that is queued by HAProxy, not refused.
   const deadline = nowMs() + timeoutMs;
   await sleep(1500);
-  while (!(await accepts(port))) {
+  while (!(await acceptsConnections(port))) {
     if (nowMs() > deadline) throw new Error(`HAProxy on ${port} did not accept within ${timeoutMs} ms`);
     await sleep(100);
   }

@@ -5,6 +5,7 @@ import { encodeBusMessage } from './codec.js';
 import { Inbound } from './inbound.js';
 import { DEFAULT_MAX_BUFFERED_BYTES, Outbound, type OutboundEntry } from './outbound.js';
 import { busStats } from './stats.js';
+import { redactUrl } from '../util/redact-url.js';
 import { settleWithin } from '../util/settle-within.js';
 
 export interface RedisBusOptions {
@@ -376,16 +377,6 @@ function definedOnly<T extends object>(options: T): Partial<T> {
   return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
 
-/** The URL without its password, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(an invalid URL)';
-  }
-}
 
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   return settleWithin(work, ms, () => {

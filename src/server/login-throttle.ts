@@ -2,7 +2,8 @@ import type { ThrottleKind } from '../store/schema.js';
 import type { ServerConfig } from './config.js';
 import { failuresInWindow, isLockedAt, type ThrottleRecord } from '../store/throttles.js';
 import { parseCidrList, type CidrList } from './cidr.js';
-import { isPostgresUrl, redactUrl } from '../store/dialects/postgres.js';
+import { isPostgresUrl } from '../store/dialects/postgres.js';
+import { redactUrl } from '../util/redact-url.js';
 
 /**
  * Login throttling policy: windows, thresholds, penalties, decisions. Pure:

@@ -6,7 +6,8 @@ import { declareOptions, readOptionValues } from '../config/commander-options.js
 import { EXIT_USAGE, isRequestedOutput, unexpectedArgument, usageMessage } from '../config/usage.js';
 import { DURATION_RULE, SIZE_RULE } from '../config/value-grammar.js';
 import { VERSION } from '../package-info.js';
-import { BusError, RedisBus, redactUrl } from '../bus/redis-bus.js';
+import { BusError, RedisBus } from '../bus/redis-bus.js';
+import { redactUrl } from '../util/redact-url.js';
 import { InstanceConflictError } from './instance-registry.js';
 import { StoreError } from '../store/errors.js';
 import { openStore, storeLocalBase } from '../store/open-store.js';

@@ -6,9 +6,9 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { acceptsConnections, haproxyConfig } from '../../bench/haproxy.js';
 import { closedPort, OutputCollector, waitForExit } from './chat-server-process.js';
 import { serviceAvailable } from './services.js';
 
@@ -23,28 +23,6 @@ export interface HaproxyProcess {
   readonly child: ChildProcess;
   readonly output: OutputCollector;
   stop(): Promise<void>;
-}
-
-/** The configuration `docs/cluster.md` shows, with the test's ports. */
-export function haproxyConfig(listenPort: number, backends: readonly number[]): string {
-  return [
-    'global',
-    '  maxconn 4096',
-    'defaults',
-    '  mode tcp',
-    '  timeout connect 2s',
-    '  timeout client 1h',
-    '  timeout server 1h',
-    '  option redispatch',
-    '  retries 3',
-    'frontend chat',
-    `  bind 127.0.0.1:${listenPort}`,
-    '  default_backend chat_instances',
-    'backend chat_instances',
-    '  balance roundrobin',
-    ...backends.map((port, i) => `  server chat${i + 1} 127.0.0.1:${port} send-proxy-v2 check check-send-proxy inter 500ms fall 2 rise 2`),
-    '',
-  ].join('\n');
 }
 
 /** Starts HAProxy on a free loopback port in front of `backends`; resolves once it accepts connections. */
@@ -69,7 +47,7 @@ export async function startHaproxy(backends: readonly number[], timeoutMs = 10_0
       await stop();
       throw new Error(`haproxy exited with ${child.exitCode}: ${output.text}`);
     }
-    if (await accepts(port)) return { port, child, output, stop };
+    if (await acceptsConnections(port)) return { port, child, output, stop };
     if (Date.now() > deadline) {
       await stop();
       throw new Error(`haproxy did not listen on ${port} within ${timeoutMs} ms: ${output.text}`);
@@ -78,13 +56,3 @@ export async function startHaproxy(backends: readonly number[], timeoutMs = 10_0
   }
 }
 
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}

@@ -3,40 +3,13 @@
  * package): the typed line survives incoming messages, and the password is
  * not echoed. Run `npx tsc -p .` first.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { stripVTControlCharacters } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { addUser, CLIENT_MAIN, OutputCollector, startChatServer, waitForExit, type ChatServerProcess } from '../helpers/chat-server-process.js';
+import { addUser, OutputCollector, startChatServer, waitForExit, type ChatServerProcess } from '../helpers/chat-server-process.js';
+import { startClientInPty } from '../helpers/pty-client.js';
 import { WireClient } from '../helpers/wire-client.js';
 
-// Runs argv in a new pty of 80x24 and relays bytes both ways; exits with the child's status.
-const PTY_RELAY = `
-import fcntl, os, pty, select, struct, sys, termios
-pid, fd = pty.fork()
-if pid == 0:
-    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack('HHHH', 24, 80, 0, 0))
-    os.execvp(sys.argv[1], sys.argv[1:])
-stdin_open = True
-while True:
-    readable = select.select([fd] + ([0] if stdin_open else []), [], [])[0]
-    if 0 in readable:
-        data = os.read(0, 4096)
-        if data:
-            os.write(fd, data)
-        else:
-            stdin_open = False
-    if fd in readable:
-        try:
-            data = os.read(fd, 4096)
-        except OSError:
-            break
-        if not data:
-            break
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-status = os.waitpid(pid, 0)[1]
-sys.exit(os.waitstatus_to_exitcode(status) if hasattr(os, 'waitstatus_to_exitcode') else status >> 8)
-`;
 
 let server: ChatServerProcess;
 const children: ChildProcess[] = [];
@@ -55,11 +28,9 @@ afterEach(async () => {
 });
 
 function startInPty(): { child: ChildProcess; screen: OutputCollector; type(text: string): void } {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('CHAT_') && name !== 'NO_COLOR'));
-  env.TERM = 'xterm-256color';
-  const child = spawn('python3', ['-c', PTY_RELAY, process.execPath, CLIENT_MAIN, `127.0.0.1:${server.port}`], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-  children.push(child);
-  return { child, screen: new OutputCollector(child.stdout!), type: (text) => void child.stdin!.write(text) };
+  const client = startClientInPty(server.port);
+  children.push(client.child);
+  return client;
 }
 
 async function ron(): Promise<WireClient> {

@@ -12,6 +12,7 @@ import {
   type QueryResult,
   type TransactionSettings,
 } from 'kysely';
+import { redactUrl } from '../../util/redact-url.js';
 import { StoreError } from '../errors.js';
 import type { Database } from '../schema.js';
 import type { AdapterWithDialect, StoreDialect } from './dialect.js';
@@ -157,16 +158,6 @@ export function isPostgresUrl(value: string): boolean {
   return /^postgres(ql)?:\/\//i.test(value);
 }
 
-/** The URL without its password, for messages and logs. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url.replace(/:\/\/([^:@/]*):[^@/]*@/, '://$1:***@');
-  }
-}
 
 export interface PostgresOpenOptions {
   url: string;
