@@ -246,6 +246,11 @@ interface Service {
 async function startService(label: string, command: string, args: string[], port: number, deps: ClusterDeps, timeoutMs = 10_000): Promise<Service> {
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   deps.track(child);
+  // A program that is not installed fails the phase with one line, not the whole run with an unhandled event.
+  let spawnError: Error | undefined;
+  child.once('error', (error: Error) => {
+    spawnError = error;
+  });
   let output = '';
   const keep = (text: Buffer) => {
     output = (output + text.toString('utf8')).slice(-2000);
@@ -260,6 +265,7 @@ async function startService(label: string, command: string, args: string[], port
   };
   const deadline = nowMs() + timeoutMs;
   for (;;) {
+    if (spawnError !== undefined) throw new Error(`${label} could not be started (${(spawnError as NodeJS.ErrnoException).code === 'ENOENT' ? `${command} is not on the PATH` : spawnError.message})`);
     if (child.exitCode !== null) throw new Error(`${label} exited with ${child.exitCode}: ${output.trim()}`);
     if (await acceptsConnections(port)) return { port, pid: child.pid!, stop };
     if (nowMs() > deadline) {
@@ -396,7 +402,7 @@ export async function scenarioCluster(plan: ClusterPlan, deps: ClusterDeps): Pro
                 const victim = instances[mode === 'resume' ? 0 : 3]!;
                 const outcome = await failover(mode, failoverNames(mode, users), victim, [instances[1]!, instances[2]!], db.url, plan);
                 result.failover.push(outcome);
-                deps.log(`  ${outcome.back} of ${users} back ${(outcome.lastMs / 1000).toFixed(2)} s after the kill (p50 ${(outcome.perUserMs.p50 / 1000).toFixed(2)} s; first logins ${outcome.setupSeconds.toFixed(1)} s)`);
+                deps.log(`  ${outcome.back} of ${users} back ${(outcome.lastMs / 1000).toFixed(2)} s after the kill (p50 ${(outcome.perUserMs.p50 / 1000).toFixed(2)} s; first logins ${outcome.setupSeconds.toFixed(1)} s; retried ${JSON.stringify(outcome.retries)}, ${outcome.fellBack} fell back to the password)`);
               } catch (error) {
                 result.errors.push(`failover (${mode}): ${error instanceof Error ? error.message : String(error)}`);
                 deps.log(`  FAILED failover (${mode}): ${result.errors[result.errors.length - 1]}`);

@@ -7,7 +7,7 @@
  *   node dist/bench/run.js [--quick] [--only saturation,latency,memory,storm,locked-store,flooders,resume-storm]
  *                          [--duration SECONDS] [--rounds N] [--generators N] [--profile]
  *                          [--server-args "FLAGS"] [--node-flags "FLAGS"]
- *   node dist/bench/run.js --cluster [--quick] [--rounds N] [--duration SECONDS]   (bench/cluster.ts: PostgreSQL and redis-server needed)
+ *   node dist/bench/run.js --cluster [--quick] [--rounds N] [--duration SECONDS] [--failover-users N]   (bench/cluster.ts: PostgreSQL and redis-server needed)
  *
  * Every phase has a hard timeout; the whole run has a deadline; every child
  * process is killed on the way out, however the run ends.
@@ -84,6 +84,8 @@ interface Options {
   quick: boolean;
   /** Only the cluster scenario (bench/cluster.ts). */
   cluster: boolean;
+  /** Users on the instance the cluster scenario kills in its resume failover (default 1000, 50 with --quick). */
+  failoverUsers: number | undefined;
   only: Set<ScenarioName>;
   profile: boolean;
   plan: Plan;
@@ -101,7 +103,7 @@ function parseOptions(argv: string[]): Options {
     if (value === undefined || value.startsWith('--')) throw new Error(`${name} needs a value`);
     return value;
   };
-  const known = new Set(['--cluster', '--quick', '--profile', '--only', '--duration', '--rounds', '--generators', '--server-args', '--node-flags']);
+  const known = new Set(['--cluster', '--failover-users', '--quick', '--profile', '--only', '--duration', '--rounds', '--generators', '--server-args', '--node-flags']);
   // These two take a list of flags as one (quoted) value.
   const listAt = ['--server-args', '--node-flags'].map((name) => argv.indexOf(name));
   for (const [i, arg] of argv.entries()) if (arg.startsWith('--') && !known.has(arg) && !listAt.some((at) => at !== -1 && i === at + 1)) throw new Error(`unknown flag ${arg}`);
@@ -167,7 +169,12 @@ function parseOptions(argv: string[]): Options {
   if (cluster) only.clear();
   // The cluster scenario bounds its own phases (failover at cost 12 can take minutes); this is the last resort above them.
   if (cluster) plan.deadlineS = quick ? 170 : 2400;
-  return { quick, cluster, only, profile: argv.includes('--profile'), plan, serverArgs, nodeFlags };
+  const failoverRaw = flag('--failover-users');
+  if (failoverRaw !== undefined && !cluster) throw new Error('--failover-users is a flag of --cluster');
+  const failoverUsers = failoverRaw === undefined ? undefined : Math.round(positive('--failover-users', failoverRaw, 1));
+  // A quick run asked for many failover users needs the full run's phase bounds for that phase.
+  if (failoverUsers !== undefined && quick) plan.deadlineS = 170 + 300;
+  return { quick, cluster, failoverUsers, only, profile: argv.includes('--profile'), plan, serverArgs, nodeFlags };
 }
 
 // ---- child processes ----
@@ -1093,6 +1100,10 @@ async function main(): Promise<void> {
   let cluster: ClusterResult | undefined;
   if (options.cluster) {
     const clusterPlan = defaultClusterPlan(options.quick, process.argv.includes('--rounds') ? plan.rounds : undefined, process.argv.includes('--duration') ? plan.durationS : undefined);
+    if (options.failoverUsers !== undefined) {
+      clusterPlan.failoverUsers = options.failoverUsers;
+      clusterPlan.failoverTimeoutMs = Math.max(clusterPlan.failoverTimeoutMs, 60_000);
+    }
     await attempt(`cluster: ${clusterPlan.clients} clients into 1, 2, 3 instances and 3 via HAProxy; failover of ${clusterPlan.failoverUsers} users`, async () => {
       cluster = await scenarioCluster(clusterPlan, clusterDeps(log));
       failures.push(...cluster.errors);

@@ -63,8 +63,15 @@ const ACTIVITY_FLUSH_MS = 5000;
 const SINGLE_HEARTBEAT_MS = 1000;
 const SWEEP_MS = 1000;
 const TOKEN_PRUNE_MS = 60_000;
-/** Resume transactions at once: SQLite runs one at a time anyway; a few keep a PostgreSQL pool busy without taking all of it. */
-const RESUMES_RUNNING = 4;
+/**
+ * Resume transactions at once. SQLite runs one at a time anyway: a few in
+ * flight keep its worker busy while the rest wait here, where the line is
+ * bounded. On PostgreSQL a resume is a dozen round trips, mostly waiting:
+ * all but two of the pool's connections (the session-end and history
+ * writers, heartbeats and polls keep theirs), at least four.
+ */
+const SQLITE_RESUMES_RUNNING = 4;
+const resumesRunning = (store: Store, poolSize: number): number => (store.dialect.name === 'postgres' ? Math.max(4, poolSize - 2) : SQLITE_RESUMES_RUNNING);
 /** Resumes that may wait per place in --login-queue. */
 const RESUMES_PER_CHECK = 32;
 const TOKEN_PRUNE_BATCH = 500;
@@ -112,7 +119,7 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
   const connections = new Map<string, Connection>();
   const logins = new LoginService(db, presence, hasher, dummies, instanceId, logger, clock, throttlePolicy(config), {
     ttlMs: config.resumeTtlMs,
-    running: RESUMES_RUNNING,
+    running: resumesRunning(store, config.dbPoolSize),
     // The login queue's bound in resumes: a resume costs about a hundredth of a password check at cost 12, so the line may be that much longer for the same wait.
     waiting: config.loginQueue === 0 ? Infinity : config.loginQueue * RESUMES_PER_CHECK,
     endLocal(sessionId) {

@@ -11,6 +11,7 @@ import { requestTakeover } from '../store/session-takeovers.js';
 import { claimSession, findSessionByUser, releaseSessions } from '../store/sessions.js';
 import { findThrottles, loggedInFromSince, pruneThrottles, throttleAddressKey, updateThrottles, type ThrottleRecord } from '../store/throttles.js';
 import { findUserById, setLastLogin, usernameKey } from '../store/users.js';
+import { pinInstance } from '../store/instances.js';
 import { writeTransaction } from '../store/open-store.js';
 import { isValidUsername } from '../protocol/usernames.js';
 import type { CredentialFailure } from '../accounts/verify-credentials.js';
@@ -241,7 +242,7 @@ export class LoginService {
         const detail = taken.expired ? 'resume_expired' : user === undefined ? 'unknown_user' : 'disabled';
         return { kind: 'invalid', detail, username: user?.username ?? taken.row.username_key };
       }
-      const replaced = await findSessionByUser(trx, user.username);
+      const replaced = await this.#sessionToReplace(trx, user.username);
       if (replaced !== undefined) {
         await releaseSessions(trx, [{ id: replaced.id }]);
         if (replaced.instance_id !== this.instanceId) {
@@ -293,6 +294,27 @@ export class LoginService {
     }
     endReplaced(claim);
     return { ok: true, username: claim.user.username, seat: seatOf(claim.user), resume: claim.token };
+  }
+
+  /**
+   * The user's live session row, if any, for a resume to replace. A row of
+   * another instance is read again after that instance's row is pinned: an
+   * instance being reaped (a dead one's sessions cleared) is locked before
+   * its sessions, so a resume locks in the same order (it would deadlock
+   * with the reaper if it took the session row first, and wait a second for
+   * PostgreSQL to break it). Once the reaper commits, the row is gone, and
+   * the reaper has audited its end.
+   */
+  async #sessionToReplace(trx: Kysely<Database>, username: string): Promise<SessionRow | undefined> {
+    let row = await findSessionByUser(trx, username);
+    for (let tries = 0; tries < 3 && row !== undefined && row.instance_id !== this.instanceId; tries += 1) {
+      const holder = row.instance_id;
+      const pinned = await pinInstance(trx, holder);
+      // Read again under the pin (or after the reap it waited for).
+      row = await findSessionByUser(trx, username);
+      if (pinned && row?.instance_id === holder) return row;
+    }
+    return row;
   }
 
   /** A token for this login's client, or undefined (resumption off, or text mode, which has no way to use one). */

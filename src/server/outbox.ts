@@ -41,6 +41,11 @@ export class FlushScheduler {
     return this.#clock;
   }
 
+  /** How long a batch of only presence changes may wait (0 when the window is off: every turn is written). */
+  get presenceHoldMs(): number {
+    return this.#windowMaxMs === 0 ? 0 : PRESENCE_HOLD_MS;
+  }
+
   /** A flush window for one broadcast stream. */
   newWindow(): FlushWindow {
     return new FlushWindow(this.#windowMaxMs, this.#clock);
@@ -71,6 +76,16 @@ export class FlushScheduler {
 const flushItem = (item: Flushable): void => item.flush();
 
 /**
+ * A batch holding only joins and leaves waits up to this long (ms) for
+ * more: in a login storm (an instance's users failing over to this one)
+ * each join would otherwise cost one write per member, which is most of
+ * the storm's CPU at a thousand members. A chat message added to such a
+ * batch cuts the wait to the normal window, so nothing is reordered and a
+ * message is never held for presence. docs/performance.md has the numbers.
+ */
+export const PRESENCE_HOLD_MS = 50;
+
+/**
  * The broadcast stream of one mode: frames published until the next flush go
  * into one TurnBatch, which every member's Outbox writes at flush. The flush
  * comes at the end of the turn, or when the stream's FlushWindow says, if it
@@ -81,6 +96,10 @@ export class BroadcastChannel implements Flushable {
   readonly #members = new Set<Outbox>();
   #current = new TurnBatch();
   readonly #window: FlushWindow;
+  /** A flush of the current batch is scheduled at its window. */
+  #flushDue = false;
+  /** The current batch began with presence changes only: written when this fires, unless a message brings it forward. */
+  #presenceTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly scheduler: FlushScheduler) {
     this.#window = scheduler.newWindow();
@@ -108,15 +127,28 @@ export class BroadcastChannel implements Flushable {
     return this.#members.has(outbox);
   }
 
-  /** Adds a frame for every member except `from` (which must be a member, or undefined). */
-  publish(frame: Buffer, from: Outbox | undefined): void {
+  /**
+   * Adds a frame for every member except `from` (which must be a member, or
+   * undefined). `presence`: a join or leave, which may wait longer for
+   * company (PRESENCE_HOLD_MS) as long as no message joins the batch.
+   */
+  publish(frame: Buffer, from: Outbox | undefined, presence = false): void {
     const index = this.#current.add(frame);
     from?.skip(this, index);
-    if (this.#current.length === 1) this.scheduler.scheduleAfter(this, this.#window.holdMs());
+    if (presence && this.scheduler.presenceHoldMs > 0) {
+      if (this.#current.length === 1) this.#presenceTimer = setTimeout(flushItem, Math.max(this.#window.holdMs(), this.scheduler.presenceHoldMs), this);
+    } else if (!this.#flushDue) {
+      // The batch's first message (or first frame) sets when it is written.
+      this.#flushDue = true;
+      this.scheduler.scheduleAfter(this, this.#window.holdMs());
+    }
   }
 
   flush(): void {
     if (this.#current.length === 0) return;
+    clearTimeout(this.#presenceTimer);
+    this.#presenceTimer = undefined;
+    this.#flushDue = false;
     const started = this.scheduler.clock();
     for (const outbox of this.#members) outbox.flush();
     this.#current = new TurnBatch();

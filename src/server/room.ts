@@ -74,7 +74,7 @@ export class LocalRoom implements Room {
       const channel = this.#channels[mode];
       const audience = channel.size - (fromMode === mode ? 1 : 0);
       if (audience <= 0) continue;
-      channel.publish(Buffer.from(ENCODERS[mode](event), 'utf8'), fromMode === mode ? from!.outbox : undefined);
+      channel.publish(Buffer.from(ENCODERS[mode](event), 'utf8'), fromMode === mode ? from!.outbox : undefined, event.type !== 'message');
     }
   }
 

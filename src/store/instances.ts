@@ -37,6 +37,19 @@ export async function lockInstances(db: Kysely<Database>, instanceIds: readonly 
   return rows.map((row) => row.id);
 }
 
+/**
+ * Whether this instance is still registered, its row kept from being deleted
+ * until the transaction ends (a share lock, so many transactions may hold it).
+ * Taken before touching any of the instance's sessions: a reaper locks the
+ * instance first and its sessions second, so locking in the same order never
+ * deadlocks with it; once a reaper has committed, the answer is false and the
+ * instance's sessions are gone with it.
+ */
+export async function pinInstance(db: Kysely<Database>, instanceId: string): Promise<boolean> {
+  const row = await dialectOf(db).lockRows(db.selectFrom('instances').select('id').where('id', '=', instanceId), 'key-share').executeTakeFirst();
+  return row !== undefined;
+}
+
 /** Deleting an instance cascades to its sessions (foreign key ON DELETE CASCADE). */
 export async function deleteInstance(db: Kysely<Database>, instanceId: string): Promise<void> {
   await db.deleteFrom('instances').where('id', '=', instanceId).execute();

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { startChatServer } from '../helpers/chat-server-process.js';
 import { auditRows, eventually, queryDb } from '../helpers/db-peek.js';
@@ -208,5 +209,49 @@ describe('session resumption', { timeout: 60_000 }, () => {
       const again = await resumeOn(a.port, next);
       expect(again.reply).toMatchObject({ type: 'login_ok', username: 'shon' });
     });
+
+    it('a resume racing with the reaping of the instance that held the session does not deadlock with it: the reaper goes first, then the resume gets in', async () => {
+      // A reaper (instance-registry #reap) locks the dead instance's row, then deletes its sessions. A resume
+      // that took the session row first and then waited for the instance row deadlocked with it, and one of
+      // the two was aborted a second later (PostgreSQL's deadlock check): during a failover storm, a convoy.
+      const target = await createStoreTarget('postgres');
+      onCleanup(() => target.remove());
+      await importUsers(target.location, ['shon']);
+      const bus = testBus();
+      onCleanup(bus.cleanup);
+      const a = await startChatServer({ dbFile: target.location, args: bus.args });
+      onCleanup(() => a.stop());
+      const b = await startChatServer({ dbFile: target.location, args: bus.args });
+      onCleanup(() => b.stop());
+      const { token } = await loginOn(a.port, 'shon');
+      const reaper = new pg.Client({ connectionString: target.location });
+      await reaper.connect();
+      onCleanup(() => reaper.end().catch(() => undefined));
+      const [{ instance_id: holder }] = (await reaper.query<{ instance_id: string }>(`select instance_id from sessions where username = 'shon'`)).rows as [{ instance_id: string }];
+      await reaper.query('begin');
+      await reaper.query('select id from instances where id = $1 for update', [holder]);
+      const resuming = resumeOn(b.port, token);
+      // The resume is now waiting for a lock the reaper holds.
+      const database = new URL(target.location).pathname.slice(1);
+      await eventuallyAsync(async () => (await reaper.query(`select 1 from pg_stat_activity where datname = $1 and wait_event_type = 'Lock'`, [database])).rowCount! > 0, 10_000, 'the resume to wait for the reaper');
+      // Deleting the sessions does not wait for the resume (which would hold shon's row by now if it had taken it first).
+      await reaper.query(`set local lock_timeout = '3s'`);
+      const deleted = await reaper.query(`delete from sessions where instance_id = $1 returning username`, [holder]);
+      expect(deleted.rows).toEqual([{ username: 'shon' }]);
+      await reaper.query('commit');
+      const { reply } = await resuming;
+      expect(reply).toMatchObject({ type: 'login_ok', username: 'shon' });
+      // The reaper took the old session (and audits its end); the resume found none to replace.
+      const rows = (await reaper.query<{ detail: string }>(`select detail from audit_log where event = 'login' and outcome = 'ok' order by id desc limit 1`)).rows;
+      expect(rows[0]!.detail).toBe('resume');
+    });
   });
 });
+
+async function eventuallyAsync(probe: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { FlushScheduler, Outbox } from '../../src/server/outbox.js';
+import { FlushScheduler, Outbox, PRESENCE_HOLD_MS } from '../../src/server/outbox.js';
 import { LocalRoom, type RoomEvent, type RoomMember } from '../../src/server/room.js';
 import { FakeSink, nextTurn } from '../helpers/fake-sink.js';
 
@@ -133,5 +133,62 @@ describe('broadcast flush window', () => {
     clock.t += 15_001;
     expect(c.outbox.stalled(15_000)).toBe(true);
     expect(b.outbox.stalled(15_000)).toBe(false);
+  });
+
+  describe('presence (joins and leaves)', () => {
+    const join = (user: string): RoomEvent => ({ type: 'join', user });
+    const leave = (user: string): RoomEvent => ({ type: 'leave', user, reason: 'disconnected' });
+
+    it('joins of later turns wait for each other (a login storm) and share one write per member', async () => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      try {
+        const { room, b } = setup();
+        room.publish(join('x1'));
+        await nextTurn();
+        expect(b.sink.writes).toEqual([]);
+        room.publish(join('x2'));
+        room.publish(leave('x3'));
+        vi.advanceTimersByTime(PRESENCE_HOLD_MS - 1);
+        await nextTurn();
+        expect(b.sink.writes).toEqual([]);
+        vi.advanceTimersByTime(1);
+        await nextTurn();
+        expect(b.sink.writes).toEqual(['* x1 has joined the chat.\n* x2 has joined the chat.\n* x3 left the chat (connection lost).\n']);
+      } finally {
+        vi.useRealTimers();
+      }
+    });
+
+    it('a message brings held joins forward, after them: a join never comes after its user\'s message, and a message never waits for presence', async () => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      try {
+        const { room, a, b } = setup();
+        room.publish(join('x1'));
+        room.publish(say('a', 'hi'), a);
+        await nextTurn();
+        expect(b.sink.writes).toEqual(['* x1 has joined the chat.\na: hi\n']);
+        // The presence timer was cleared: nothing more is written for that batch.
+        vi.advanceTimersByTime(PRESENCE_HOLD_MS);
+        await nextTurn();
+        expect(b.sink.writes).toHaveLength(1);
+      } finally {
+        vi.useRealTimers();
+      }
+    });
+
+    it('a reply to a member comes after the presence held before it', async () => {
+      const { room, b } = setup();
+      room.publish(join('x1'));
+      b.outbox.push(Buffer.from('* reply to b\n'));
+      await nextTurn();
+      expect(b.sink.text).toBe('* x1 has joined the chat.\n* reply to b\n');
+    });
+
+    it('with the bound at 0 presence is written every turn too', async () => {
+      const { room, b } = setup(0);
+      room.publish(join('x1'));
+      await nextTurn();
+      expect(b.sink.writes).toEqual(['* x1 has joined the chat.\n']);
+    });
   });
 });

@@ -33,8 +33,13 @@ export interface StoreDialect {
   translateError(error: unknown, where: string): unknown;
 }
 
-/** `wait`: block until another transaction's lock is released; `skip-locked`: leave out rows another transaction holds. */
-export type RowLockMode = 'wait' | 'skip-locked';
+/**
+ * `wait`: block until another transaction's lock is released; `skip-locked`:
+ * leave out rows another transaction holds; `key-share`: only keep the row
+ * from being deleted (PostgreSQL FOR KEY SHARE, what a foreign key check
+ * takes), so any number of transactions can hold it at once.
+ */
+export type RowLockMode = 'wait' | 'skip-locked' | 'key-share';
 
 /** Kysely adapters of chat-server's dialects carry their StoreDialect, so code holding only a Kysely finds it. */
 export interface AdapterWithDialect {

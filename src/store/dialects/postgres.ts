@@ -53,7 +53,7 @@ export const postgresDialect: StoreDialect = {
     // setval(..., false): the next nextval() returns exactly max + 1 (1 on an empty table).
     await sql`select setval(pg_get_serial_sequence(${table}, ${column}), coalesce((select max(${sql.ref(column)}) from ${sql.table(table)}), 0) + 1, false)`.execute(conn);
   },
-  lockRows: (query, mode = 'wait') => (mode === 'wait' ? query.forUpdate() : query.forUpdate().skipLocked()) as typeof query,
+  lockRows: (query, mode = 'wait') => (mode === 'wait' ? query.forUpdate() : mode === 'key-share' ? query.forKeyShare() : query.forUpdate().skipLocked()) as typeof query,
   translateError: (error, where) => translatePostgresError(error, where),
 };
 
