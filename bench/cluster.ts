@@ -330,8 +330,8 @@ const FAILOVER_PASSWORD = 'bench-failover-pw';
 /** Beyond deps.limits: every password check waits its turn (no server_busy), no failed-login throttling. */
 const CLUSTER_FLAGS = ['--login-queue', '0', '--throttle-window', '0'];
 
-/** One failover login or resume that gets no answer in this long is made again. */
-const ATTEMPT_TIMEOUT_MS = 15_000;
+/** One failover login or resume that gets no answer in this long is made again: chat-client's own login timeout. */
+const ATTEMPT_TIMEOUT_MS = 30_000;
 
 const failoverNames = (mode: string, count: number) => Array.from({ length: count }, (_, i) => `f${mode[0]}${String(i).padStart(5, '0')}`);
 
