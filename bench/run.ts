@@ -7,7 +7,7 @@
  *   node dist/bench/run.js [--quick] [--only saturation,latency,memory,storm,locked-store,flooders,resume-storm]
  *                          [--duration SECONDS] [--rounds N] [--generators N] [--profile]
  *                          [--server-args "FLAGS"] [--node-flags "FLAGS"]
- *   node dist/bench/run.js --cluster [--quick] [--rounds N] [--duration SECONDS] [--failover-users N]   (bench/cluster.ts: PostgreSQL and redis-server needed)
+ *   node dist/bench/run.js --cluster [--quick] [--rounds N] [--duration SECONDS] [--failover-users N] [--password-failover-users N]   (bench/cluster.ts: PostgreSQL and redis-server needed)
  *
  * Every phase has a hard timeout; the whole run has a deadline; every child
  * process is killed on the way out, however the run ends.
@@ -86,6 +86,8 @@ interface Options {
   cluster: boolean;
   /** Users on the instance the cluster scenario kills in its resume failover (default 1000, 50 with --quick). */
   failoverUsers: number | undefined;
+  /** The same for its password failover at cost 12 (default 300, 5 with --quick). */
+  passwordFailoverUsers: number | undefined;
   only: Set<ScenarioName>;
   profile: boolean;
   plan: Plan;
@@ -103,7 +105,7 @@ function parseOptions(argv: string[]): Options {
     if (value === undefined || value.startsWith('--')) throw new Error(`${name} needs a value`);
     return value;
   };
-  const known = new Set(['--cluster', '--failover-users', '--quick', '--profile', '--only', '--duration', '--rounds', '--generators', '--server-args', '--node-flags']);
+  const known = new Set(['--cluster', '--failover-users', '--password-failover-users', '--quick', '--profile', '--only', '--duration', '--rounds', '--generators', '--server-args', '--node-flags']);
   // These two take a list of flags as one (quoted) value.
   const listAt = ['--server-args', '--node-flags'].map((name) => argv.indexOf(name));
   for (const [i, arg] of argv.entries()) if (arg.startsWith('--') && !known.has(arg) && !listAt.some((at) => at !== -1 && i === at + 1)) throw new Error(`unknown flag ${arg}`);
@@ -172,9 +174,12 @@ function parseOptions(argv: string[]): Options {
   const failoverRaw = flag('--failover-users');
   if (failoverRaw !== undefined && !cluster) throw new Error('--failover-users is a flag of --cluster');
   const failoverUsers = failoverRaw === undefined ? undefined : Math.round(positive('--failover-users', failoverRaw, 1));
+  const passwordRaw = flag('--password-failover-users');
+  if (passwordRaw !== undefined && !cluster) throw new Error('--password-failover-users is a flag of --cluster');
+  const passwordFailoverUsers = passwordRaw === undefined ? undefined : Math.round(positive('--password-failover-users', passwordRaw, 1));
   // A quick run asked for many failover users needs the full run's phase bounds for that phase.
-  if (failoverUsers !== undefined && quick) plan.deadlineS = 170 + 300;
-  return { quick, cluster, failoverUsers, only, profile: argv.includes('--profile'), plan, serverArgs, nodeFlags };
+  if ((failoverUsers !== undefined || passwordFailoverUsers !== undefined) && quick) plan.deadlineS = 170 + 600;
+  return { quick, cluster, failoverUsers, passwordFailoverUsers, only, profile: argv.includes('--profile'), plan, serverArgs, nodeFlags };
 }
 
 // ---- child processes ----
@@ -1100,10 +1105,9 @@ async function main(): Promise<void> {
   let cluster: ClusterResult | undefined;
   if (options.cluster) {
     const clusterPlan = defaultClusterPlan(options.quick, process.argv.includes('--rounds') ? plan.rounds : undefined, process.argv.includes('--duration') ? plan.durationS : undefined);
-    if (options.failoverUsers !== undefined) {
-      clusterPlan.failoverUsers = options.failoverUsers;
-      clusterPlan.failoverTimeoutMs = Math.max(clusterPlan.failoverTimeoutMs, 60_000);
-    }
+    if (options.failoverUsers !== undefined) clusterPlan.failoverUsers = options.failoverUsers;
+    if (options.passwordFailoverUsers !== undefined) clusterPlan.passwordFailoverUsers = options.passwordFailoverUsers;
+    if (options.failoverUsers !== undefined || options.passwordFailoverUsers !== undefined) clusterPlan.failoverTimeoutMs = Math.max(clusterPlan.failoverTimeoutMs, 240_000);
     await attempt(`cluster: ${clusterPlan.clients} clients into 1, 2, 3 instances and 3 via HAProxy; failover of ${clusterPlan.failoverUsers} users`, async () => {
       cluster = await scenarioCluster(clusterPlan, clusterDeps(log));
       failures.push(...cluster.errors);
