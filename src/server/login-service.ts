@@ -242,9 +242,10 @@ export class LoginService {
         const detail = taken.expired ? 'resume_expired' : user === undefined ? 'unknown_user' : 'disabled';
         return { kind: 'invalid', detail, username: user?.username ?? taken.row.username_key };
       }
-      const replaced = await this.#sessionToReplace(trx, user.username);
+      let replaced = await this.#sessionToReplace(trx, user.username);
+      // Released by us, or it ended by itself in the meantime (its own server took the row out and audited that end: nothing to replace).
+      if (replaced !== undefined && !(await releaseSessions(trx, [{ id: replaced.id }])).has(replaced.id)) replaced = undefined;
       if (replaced !== undefined) {
-        await releaseSessions(trx, [{ id: replaced.id }]);
         if (replaced.instance_id !== this.instanceId) {
           // Its instance may be dead (nobody would write its end) or alive (it ends the connection and writes no end): either way the end is written here, once.
           await requestTakeover(trx, { session_id: replaced.id, instance_id: replaced.instance_id, by_session_id: attempt.sessionId, requested_at: at });

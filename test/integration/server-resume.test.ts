@@ -245,6 +245,37 @@ describe('session resumption', { timeout: 60_000 }, () => {
       const rows = (await reaper.query<{ detail: string }>(`select detail from audit_log where event = 'login' and outcome = 'ok' order by id desc limit 1`)).rows;
       expect(rows[0]!.detail).toBe('resume');
     });
+
+    it('a session that ends by itself while a resume on another instance replaces it is audited once', async () => {
+      // The resume read the old row, then its own server took the row out and audited the end (the client left):
+      // the resume's release finds nothing, and it must not write a second end ('replaced') for that session.
+      const target = await createStoreTarget('postgres');
+      onCleanup(() => target.remove());
+      await importUsers(target.location, ['shon']);
+      const bus = testBus();
+      onCleanup(bus.cleanup);
+      const a = await startChatServer({ dbFile: target.location, args: bus.args });
+      onCleanup(() => a.stop());
+      const b = await startChatServer({ dbFile: target.location, args: bus.args });
+      onCleanup(() => b.stop());
+      const { token } = await loginOn(a.port, 'shon');
+      const writer = new pg.Client({ connectionString: target.location });
+      await writer.connect();
+      onCleanup(() => writer.end().catch(() => undefined));
+      const [old] = (await writer.query<{ id: string; instance_id: string }>(`select id, instance_id from sessions where username = 'shon'`)).rows as [{ id: string; instance_id: string }];
+      // As the old session's own server ends it: its row out, then its end audited, in one transaction.
+      await writer.query('begin');
+      await writer.query('delete from sessions where id = $1', [old.id]);
+      const resuming = resumeOn(b.port, token);
+      const database = new URL(target.location).pathname.slice(1);
+      await eventuallyAsync(async () => (await writer.query(`select 1 from pg_stat_activity where datname = $1 and wait_event_type = 'Lock'`, [database])).rowCount! > 0, 10_000, 'the resume to wait for the row');
+      await writer.query(`insert into audit_log (ts, event, username, username_key, reason, instance_id, session_id) values ($1, 'session_end', 'shon', 'shon', 'disconnected', $2, $3)`, [new Date().toISOString(), old.instance_id, old.id]);
+      await writer.query('commit');
+      const { reply } = await resuming;
+      expect(reply).toMatchObject({ type: 'login_ok', username: 'shon' });
+      const ends = (await writer.query<{ reason: string }>(`select reason from audit_log where event = 'session_end' and session_id = $1`, [old.id])).rows;
+      expect(ends).toEqual([{ reason: 'disconnected' }]);
+    });
   });
 });
 
