@@ -463,8 +463,9 @@ function readRssKiB(pid: number): { rss: number; hwm: number } {
   return { rss: field('VmRSS'), hwm: field('VmHWM') };
 }
 
-function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/** utime + stime of the process (every thread), or with `mainThread` of its main thread alone (whose thread id is the pid). */
+function cpuTicks(pid: number, mainThread = false): number {
+  const stat = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return Number(fields[11]) + Number(fields[12]);
 }
@@ -483,12 +484,14 @@ async function cpuDuring(pid: number, startMs: number, forMs: number): Promise<n
 }
 
 /** CPU time (ms) and write system calls of the process from `startMs` from now, for `forMs`. */
-async function usageDuring(pid: number, startMs: number, forMs: number): Promise<{ cpuMs: number; writes: number }> {
+async function usageDuring(pid: number, startMs: number, forMs: number): Promise<{ cpuMs: number; mainCpuMs: number; writes: number }> {
   await sleep(startMs);
   const before = cpuTicks(pid);
+  const mainBefore = cpuTicks(pid, true);
   const writesBefore = writeSyscalls(pid);
   await sleep(forMs);
-  return { cpuMs: ((cpuTicks(pid) - before) * 1000) / TICKS_PER_SECOND, writes: writeSyscalls(pid) - writesBefore };
+  const ms = (ticks: number) => (ticks * 1000) / TICKS_PER_SECOND;
+  return { cpuMs: ms(cpuTicks(pid) - before), mainCpuMs: ms(cpuTicks(pid, true) - mainBefore), writes: writeSyscalls(pid) - writesBefore };
 }
 
 /** Waits until the process uses under 5% of a core over 500 ms (or `timeoutMs` passes). */
@@ -522,6 +525,8 @@ interface SaturationRound {
   /** The target's CPU time over the measured interval, and per delivery (µs). */
   cpuMs: number;
   cpuPerDeliveryUs: number;
+  /** The same for the target's main thread alone (the server's event loop: without its store and hash worker threads). */
+  mainCpuPerDeliveryUs: number;
   /** The target's write system calls over the measured interval, per delivery. */
   writesPerDelivery: number;
   /** The measured interval, on the monotonic clock (ms). */
@@ -556,7 +561,7 @@ async function measureSaturation(group: string, target: string, pid: number, cli
     (_, i) => ({ cmd: 'saturate', group, senders: senderShares[i]!, window: WINDOW, warmupMs, durationMs }),
     warmupMs + durationMs + 15_000,
   );
-  const { cpuMs, writes } = await usage;
+  const { cpuMs, mainCpuMs, writes } = await usage;
   const delivered = results.reduce((n, r) => n + (r.r1 - r.r0), 0);
   const seconds = results.reduce((n, r) => n + (r.t1 - r.t0), 0) / results.length / 1000;
   const drained = await drain(group, clients, 20_000);
@@ -573,6 +578,7 @@ async function measureSaturation(group: string, target: string, pid: number, cli
     drainMs: drained.drainMs,
     cpuMs,
     cpuPerDeliveryUs: (cpuMs * 1000) / Math.max(1, delivered),
+    mainCpuPerDeliveryUs: (mainCpuMs * 1000) / Math.max(1, delivered),
     writesPerDelivery: writes / Math.max(1, delivered),
     t0: Math.min(...results.map((r) => r.t0)),
     t1: Math.max(...results.map((r) => r.t1)),
