@@ -32,6 +32,7 @@ import { hashPassword } from '../src/accounts/passwords.js';
 import { MessageIdGenerator } from '../src/protocol/message-id.js';
 import { openStore, writeTransaction } from '../src/store/open-store.js';
 import { insertUser, usernameKey } from '../src/store/users.js';
+import { redactUrl } from '../src/util/redact-url.js';
 import { inTurn, nowMs, sleep, spread, summarizeLatencies, type LatencySummary, type Spread } from './common.js';
 import { adminQuery, createDatabase, type BenchDatabase } from './postgres.js';
 
@@ -332,7 +333,7 @@ export async function scenarioHistory(plan: HistoryPlan, deps: HistoryDeps): Pro
     else {
       const why = await reachable(plan.postgresUrl);
       if (why !== undefined) {
-        result.skipped = `PostgreSQL at ${redact(plan.postgresUrl)} unreachable: ${why}`;
+        result.skipped = `PostgreSQL at ${redactUrl(plan.postgresUrl)} unreachable: ${why}`;
         deps.log(`history on postgres: skipped (${result.skipped})`);
         continue;
       }
@@ -567,13 +568,6 @@ class WireClient {
       });
     }
   }
-}
-
-function redact(url: string): string {
-  if (!URL.canParse(url)) return url;
-  const u = new URL(url);
-  if (u.password !== '') u.password = '***';
-  return u.toString();
 }
 
 // ---- summary (pure) ----
