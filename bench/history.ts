@@ -346,7 +346,8 @@ export async function scenarioHistory(plan: HistoryPlan, deps: HistoryDeps): Pro
       await store.close().catch((error: unknown) => deps.log(`  cleanup of ${kind}: ${error instanceof Error ? error.message : String(error)}`));
     }
   }
-  return { plan, stores, summary: summarizeHistory(stores) };
+  // The report is printed and kept: no password in it.
+  return { plan: { ...plan, postgresUrl: redactUrl(plan.postgresUrl) }, stores, summary: summarizeHistory(stores) };
 }
 
 async function measureStore(store: BenchStore, plan: HistoryPlan, deps: HistoryDeps, result: HistoryStoreResult): Promise<void> {
