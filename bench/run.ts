@@ -6,6 +6,7 @@
  *   node dist/bench/run.js [--quick] [--only saturation,latency,memory,storm,locked-store,flooders,resume-storm,history]
  *                          [--duration SECONDS] [--rounds N] [--generators N] [--profile]
  *                          [--server-args "FLAGS"] [--node-flags "FLAGS"]
+ *                          [--history-stores sqlite,postgres] [--history-parts saturation,latency,storm,crash]
  *   node dist/bench/run.js --cluster [--quick] [--rounds N] [--duration SECONDS]   (bench/cluster.ts: PostgreSQL and redis-server needed)
  *
  * Every phase has a hard timeout; the whole run has a deadline; every child
