@@ -14,7 +14,7 @@
  * The load comes from run.ts's forked generators (ClusterDeps).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +23,7 @@ import { openStore, writeTransaction } from '../src/store/open-store.js';
 import { insertUser } from '../src/store/users.js';
 import { acceptsConnections, haproxyConfig } from './haproxy.js';
 import { adminQuery, createDatabase } from './postgres.js';
+import { cpuMs } from './proc.js';
 import { nowMs, sleep, spread, summarizeLatencies, type CountersResult, type LatencySummary, type SaturateResult, type Spread } from './common.js';
 import { authenticate } from './resume-storm.js';
 
@@ -199,14 +200,6 @@ export function totalCpu(cpu: CpuSplit): number {
 }
 
 // ---- /proc ----
-
-/** utime + stime of a process (every thread), in ms. */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // USER_HZ is 100 on Linux: one tick is 10 ms.
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
 
 function cpuMeter(instances: readonly Instance[], redisPid: number, haproxyPid: number | undefined): () => CpuSplit {
   const read = (): CpuSplit => ({

@@ -35,6 +35,7 @@ import { insertUser, usernameKey } from '../src/store/users.js';
 import { redactUrl } from '../src/util/redact-url.js';
 import { inTurn, nowMs, sleep, spread, summarizeLatencies, type LatencySummary, type Spread } from './common.js';
 import { adminQuery, createDatabase, type BenchDatabase } from './postgres.js';
+import { cpuTicks, TICKS_PER_SECOND } from './proc.js';
 
 export type StoreKind = 'sqlite' | 'postgres';
 
@@ -140,6 +141,8 @@ export interface HistoryDeps {
 // ---- results ----
 
 export interface HistorySaturationRound extends SaturationRoundLike {
+  /** PostgreSQL on this host: its backends' CPU for this server's database, µs per delivery over the whole round. */
+  storeCpuPerDeliveryUs?: number;
   /** On-server only: messages of the round found in its store, and ms from the end of sending until all were (NaN: not all within the wait). */
   stored?: number;
   inStoreMs?: number;
@@ -190,6 +193,8 @@ interface BenchStore {
   count(db: string): Promise<number>;
   /** Adds `count` messages spread over the `spanMs` before now (the server is not running). */
   fill(db: string, count: number, spanMs: number): Promise<void>;
+  /** PostgreSQL on this host: CPU ticks of each backend serving `db` (the inserts' work is there, not in the chat server). */
+  backendTicks?(db: string): Promise<Map<number, number>>;
   /** Removes what it created. */
   close(): Promise<void>;
 }
@@ -273,6 +278,18 @@ async function postgresStore(serverUrl: string, deps: HistoryDeps, users: number
           part.map((m) => m.ts),
         ]);
       }
+    },
+    backendTicks: async (url) => {
+      const { rows } = await adminQuery(url, 'select pid from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [new URL(url).pathname.slice(1)]);
+      const ticks = new Map<number, number>();
+      for (const row of rows as { pid: number }[]) {
+        try {
+          ticks.set(row.pid, cpuTicks(row.pid));
+        } catch {
+          // Not on this host, or gone already.
+        }
+      }
+      return ticks;
     },
     close: async () => {
       for (const db of made.reverse()) {
@@ -417,7 +434,16 @@ async function compareSaturation(store: BenchStore, plan: HistoryPlan, deps: His
     await connectPair(sides, clients, 0, deps);
     const rounds = await inTurn(sides, plan.rounds, async (side, r): Promise<HistorySaturationRound> => {
       const before = side.history ? await store.count(side.db) : 0;
-      const round = await deps.saturationRound(`h-${side.name}`, `history ${side.name}`, side.server!.pid, clients, r);
+      const ticksBefore = await store.backendTicks?.(side.db);
+      const measured = await deps.saturationRound(`h-${side.name}`, `history ${side.name}`, side.server!.pid, clients, r);
+      const ticksAfter = await store.backendTicks?.(side.db);
+      let round: HistorySaturationRound = measured;
+      if (ticksBefore !== undefined && ticksAfter !== undefined && ticksAfter.size > 0) {
+        let ticks = 0;
+        for (const [pid, now] of ticksAfter) ticks += now - (ticksBefore.get(pid) ?? 0);
+        // Over the whole round (warm-up and drain too), per delivery of the whole round (nothing is lost: sent × the other clients).
+        round = { ...round, storeCpuPerDeliveryUs: (((ticks * 1000) / TICKS_PER_SECOND) * 1000) / Math.max(1, measured.sent * (clients - 1)) };
+      }
       if (!side.history) return round;
       // Every acknowledged message of the round must reach the store; how soon after sending stopped?
       let stored = (await store.count(side.db)) - before;
@@ -611,6 +637,9 @@ export function summarizeHistory(stores: readonly HistoryStoreResult[]): History
       row(s.store, `saturation ${clients} clients, deliveries/s`, on.map((r) => r.deliveriesPerSecond), off.map((r) => r.deliveriesPerSecond), { bound: SATURATION_GOAL, atLeast: true, text: `≥ ${SATURATION_GOAL.toFixed(2)}` });
       row(s.store, `saturation ${clients} clients, µs CPU/delivery`, on.map((r) => r.cpuPerDeliveryUs), off.map((r) => r.cpuPerDeliveryUs));
       row(s.store, `saturation ${clients} clients, µs CPU/delivery, event loop thread`, on.map((r) => r.mainCpuPerDeliveryUs), off.map((r) => r.mainCpuPerDeliveryUs));
+      if (on.some((r) => r.storeCpuPerDeliveryUs !== undefined)) {
+        row(s.store, `saturation ${clients} clients, µs CPU/delivery, PostgreSQL backends`, on.map((r) => r.storeCpuPerDeliveryUs ?? NaN), off.map((r) => r.storeCpuPerDeliveryUs ?? NaN));
+      }
       // In the store after sending stopped: only the on-server stores.
       rows.push({ store: s.store, measurement: 'saturation: ms until every message was in the store', on: spread(on.map((r) => r.inStoreMs ?? NaN)), off: spread([]), ratio: spread([]), verdict: on.every((r) => (r.inStoreMs ?? NaN) <= 1000) ? 'met' : 'not met', goal: '≤ 1000 ms' });
     }

@@ -42,6 +42,7 @@ import { defaultFloodersPlan, FLOODERS_HEAD, formatFlooders, scenarioFlooders, t
 import { formatResumeStorm, RESUME_STORM_HEAD, scenarioResumeStorm, type ResumeStormResult } from './resume-storm.js';
 import { cleanupCluster, CLUSTER_HEAD, defaultClusterPlan, FAILOVER_HEAD, formatCluster, formatFailover, scenarioCluster, type ClusterDeps, type ClusterResult } from './cluster.js';
 import { formatSummary, readProfile, summarizeProfile, type ProfileSummary } from './profile-summary.js';
+import { cpuTicks, TICKS_PER_SECOND } from './proc.js';
 import { cleanupHistory, defaultHistoryPlan, formatHistory, HISTORY_HEAD, HISTORY_PARTS, HISTORY_STORES, scenarioHistory, type HistoryDeps, type HistoryPart, type HistoryResult, type StoreKind } from './history.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -463,16 +464,6 @@ function readRssKiB(pid: number): { rss: number; hwm: number } {
   const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
   return { rss: field('VmRSS'), hwm: field('VmHWM') };
 }
-
-/** utime + stime of the process (every thread), or with `mainThread` of its main thread alone (whose thread id is the pid). */
-function cpuTicks(pid: number, mainThread = false): number {
-  const stat = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]);
-}
-
-/** Clock ticks per second of /proc/PID/stat's utime and stime (USER_HZ, 100 on Linux). */
-const TICKS_PER_SECOND = 100;
 
 /** Write-type system calls (write, writev, sendmsg...) the process has made, every thread (`syscw` of /proc/PID/io). */
 function writeSyscalls(pid: number): number {
