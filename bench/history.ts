@@ -45,6 +45,8 @@ export interface HistoryPlan {
   /** The latency scenario's fixed loads. */
   latencyLoads: { clients: number; rate: number }[];
   rounds: number;
+  /** Rounds of the saturation comparison: its 10 % bound is the tightest, and a round of it is short (the clients stay logged in). */
+  saturationRounds: number;
   /** Users logging in at once into a full history, and rounds of it. */
   stormClients: number;
   stormRounds: number;
@@ -67,7 +69,7 @@ export const HISTORY_PARTS = ['saturation', 'latency', 'storm', 'crash'] as cons
 export type HistoryPart = (typeof HISTORY_PARTS)[number];
 export const HISTORY_STORES: readonly StoreKind[] = ['sqlite', 'postgres'];
 
-export function defaultHistoryPlan(quick: boolean): Omit<HistoryPlan, 'saturationClients' | 'latencyLoads' | 'rounds' | 'stores' | 'parts'> {
+export function defaultHistoryPlan(quick: boolean): Omit<HistoryPlan, 'saturationClients' | 'latencyLoads' | 'rounds' | 'saturationRounds' | 'stores' | 'parts'> {
   return {
     stormClients: quick ? 200 : 1000,
     stormRounds: quick ? 1 : 2,
@@ -432,7 +434,7 @@ async function compareSaturation(store: BenchStore, plan: HistoryPlan, deps: His
   const sides = await startPair(store, deps.saturationArgs, deps);
   try {
     await connectPair(sides, clients, 0, deps);
-    const rounds = await inTurn(sides, plan.rounds, async (side, r): Promise<HistorySaturationRound> => {
+    const rounds = await inTurn(sides, plan.saturationRounds, async (side, r): Promise<HistorySaturationRound> => {
       const before = side.history ? await store.count(side.db) : 0;
       const ticksBefore = await store.backendTicks?.(side.db);
       const measured = await deps.saturationRound(`h-${side.name}`, `history ${side.name}`, side.server!.pid, clients, r);

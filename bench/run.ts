@@ -1181,6 +1181,8 @@ async function main(): Promise<void> {
       saturationClients: Math.max(...plan.saturationClients),
       latencyLoads: plan.latencyLoads,
       rounds: plan.rounds,
+      // At least 5 in a full run: the deliveries/s bound (10 %) is the tightest, and these rounds are cheap.
+      saturationRounds: options.quick ? plan.rounds : Math.max(plan.rounds, 5),
       stores: options.historyStores,
       parts: options.historyParts,
     };
