@@ -14,16 +14,16 @@
  * The load comes from run.ts's forked generators (ClusterDeps).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { hashPassword } from '../src/accounts/passwords.js';
 import { openStore, writeTransaction } from '../src/store/open-store.js';
 import { insertUser } from '../src/store/users.js';
 import { acceptsConnections, haproxyConfig } from './haproxy.js';
+import { adminQuery, createDatabase } from './postgres.js';
+import { cpuMs } from './proc.js';
 import { nowMs, sleep, spread, summarizeLatencies, type CountersResult, type LatencySummary, type SaturateResult, type Spread } from './common.js';
 import { authenticate } from './resume-storm.js';
 
@@ -201,14 +201,6 @@ export function totalCpu(cpu: CpuSplit): number {
 
 // ---- /proc ----
 
-/** utime + stime of a process (every thread), in ms. */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // USER_HZ is 100 on Linux: one tick is 10 ms.
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
 function cpuMeter(instances: readonly Instance[], redisPid: number, haproxyPid: number | undefined): () => CpuSplit {
   const read = (): CpuSplit => ({
     instancesMs: instances.reduce((n, i) => n + cpuMs(i.pid), 0),
@@ -299,29 +291,6 @@ async function startHaproxy(backends: readonly number[], deps: ClusterDeps): Pro
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
-}
-
-interface BenchDatabase {
-  url: string;
-  drop(): Promise<void>;
-}
-
-async function adminQuery(url: string, sql: string, params: unknown[] = []): Promise<void> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
-  await client.connect();
-  try {
-    await client.query(sql, params);
-  } finally {
-    await client.end();
-  }
-}
-
-async function createDatabase(serverUrl: string): Promise<BenchDatabase> {
-  const name = `chat_bench_${randomBytes(6).toString('hex')}`;
-  await adminQuery(serverUrl, `create database ${name}`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => adminQuery(serverUrl, `drop database if exists ${name} with (force)`) };
 }
 
 // ---- the scenario ----

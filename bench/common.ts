@@ -49,6 +49,21 @@ export function spread(values: number[]): Spread {
   return { median, min: sorted[0]!, max: sorted[sorted.length - 1]!, values };
 }
 
+/**
+ * Measures each target once per round, in the given order in even rounds and
+ * reversed in odd ones, so neither always runs on a warmer (or busier)
+ * machine; targets compared within one round share its noise. Returns each
+ * target's results, round by round.
+ */
+export async function inTurn<T, R>(targets: readonly T[], rounds: number, measure: (target: T, round: number) => Promise<R>): Promise<Map<T, R[]>> {
+  const results = new Map<T, R[]>(targets.map((t) => [t, []]));
+  for (let round = 0; round < rounds; round += 1) {
+    const order = round % 2 === 0 ? targets : [...targets].reverse();
+    for (const target of order) results.get(target)!.push(await measure(target, round));
+  }
+  return results;
+}
+
 // ---- the IPC contract between run.ts and loadgen.ts ----
 
 /** `json`: the chat protocol with hello + login; `raw`: the bench relay, no login. */
@@ -68,6 +83,12 @@ export interface ConnectRequest {
   /** How many of these clients parse every line to sample latency. */
   samplers: number;
   timeoutMs: number;
+  /**
+   * Recent history: a client is ready at `history_end` (not `login_ok`) and
+   * must have been replayed exactly this many messages first; unset, ready
+   * at `login_ok` and any replay is counted as received messages.
+   */
+  replay?: number;
 }
 
 export interface ConnectResult {
@@ -77,7 +98,7 @@ export interface ConnectResult {
   busy: number;
   startedAt: number;
   lastReadyAt: number;
-  /** Per client, connect-to-login_ok in ms. */
+  /** Per client, connect-to-login_ok in ms (to history_end with `replay`). */
   loginMs: number[];
   errors: string[];
 }

@@ -195,6 +195,8 @@ function openClient(group: Group, client: Client, req: ConnectRequest, result: C
     const started = nowMs();
     let settled = false;
     let attempts = 0;
+    /** `message` lines marked `history` before `history_end` (with req.replay). */
+    let replayed = 0;
     const done = (ok: boolean, why?: string) => {
       if (settled) return;
       settled = true;
@@ -234,14 +236,19 @@ function openClient(group: Group, client: Client, req: ConnectRequest, result: C
         ? undefined
         : (line: string) => {
             if (!line.startsWith('{')) return;
-            let msg: { type?: string; reason?: string };
+            let msg: { type?: string; reason?: string; history?: boolean; count?: number };
             try {
-              msg = JSON.parse(line) as { type?: string; reason?: string };
+              msg = JSON.parse(line) as typeof msg;
             } catch {
               return;
             }
-            if (msg.type === 'login_ok') done(true);
-            else if (msg.type === 'login_failed') {
+            if (msg.type === 'login_ok') {
+              if (req.replay === undefined) done(true);
+            } else if (msg.type === 'message' && msg.history === true) replayed += 1;
+            else if (msg.type === 'history_end' && req.replay !== undefined) {
+              if (replayed === req.replay && msg.count === req.replay) done(true);
+              else done(false, `replayed ${replayed} messages (history_end count ${msg.count}), expected ${req.replay}`);
+            } else if (msg.type === 'login_failed') {
               if (msg.reason === 'server_busy') {
                 result.busy += 1;
                 client.busy += 1;

@@ -3,10 +3,10 @@
  * processes, drives them from forked load-generator processes over loopback,
  * and prints a table plus one `BENCH_JSON {...}` line with every number.
  *
- *   node dist/bench/run.js [--quick] [--only saturation,latency,memory,storm,locked-store,flooders]
- *   node dist/bench/run.js [--quick] [--only saturation,latency,memory,storm,locked-store,flooders,resume-storm]
+ *   node dist/bench/run.js [--quick] [--only saturation,latency,memory,storm,locked-store,flooders,resume-storm,history]
  *                          [--duration SECONDS] [--rounds N] [--generators N] [--profile]
  *                          [--server-args "FLAGS"] [--node-flags "FLAGS"]
+ *                          [--history-stores sqlite,postgres] [--history-parts saturation,latency,storm,crash]
  *   node dist/bench/run.js --cluster [--quick] [--rounds N] [--duration SECONDS] [--failover-users N] [--password-failover-users N]   (bench/cluster.ts: PostgreSQL and redis-server needed)
  *
  * Every phase has a hard timeout; the whole run has a deadline; every child
@@ -22,6 +22,7 @@ import { hashPassword } from '../src/accounts/passwords.js';
 import { openStore, writeTransaction } from '../src/store/open-store.js';
 import { insertUser } from '../src/store/users.js';
 import {
+  inTurn,
   nowMs,
   sleep,
   spread,
@@ -41,6 +42,8 @@ import { defaultFloodersPlan, FLOODERS_HEAD, formatFlooders, scenarioFlooders, t
 import { formatResumeStorm, RESUME_STORM_HEAD, scenarioResumeStorm, type ResumeStormResult } from './resume-storm.js';
 import { cleanupCluster, CLUSTER_HEAD, defaultClusterPlan, FAILOVER_HEAD, formatCluster, formatFailover, scenarioCluster, type ClusterDeps, type ClusterResult } from './cluster.js';
 import { formatSummary, readProfile, summarizeProfile, type ProfileSummary } from './profile-summary.js';
+import { cpuTicks, TICKS_PER_SECOND } from './proc.js';
+import { cleanupHistory, defaultHistoryPlan, formatHistory, HISTORY_HEAD, HISTORY_PARTS, HISTORY_STORES, scenarioHistory, type HistoryDeps, type HistoryPart, type HistoryResult, type StoreKind } from './history.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..', '..');
@@ -48,7 +51,7 @@ const RELAY_MAIN = join(HERE, 'relay.js');
 const LOADGEN_MAIN = join(HERE, 'loadgen.js');
 const FLOODER_MAIN = join(HERE, 'flooder.js');
 
-const SCENARIOS = ['saturation', 'latency', 'memory', 'storm', 'locked-store', 'flooders', 'resume-storm'] as const;
+const SCENARIOS = ['saturation', 'latency', 'memory', 'storm', 'locked-store', 'flooders', 'resume-storm', 'history'] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 
 const CHAT_PASSWORD = 'bench-chat-pw';
@@ -95,6 +98,9 @@ interface Options {
   serverArgs: string[];
   /** Extra node flags for every server (e.g. --max-semi-space-size=1). */
   nodeFlags: string[];
+  /** The history scenario's stores and parts. */
+  historyStores: StoreKind[];
+  historyParts: HistoryPart[];
 }
 
 function parseOptions(argv: string[]): Options {
@@ -105,7 +111,7 @@ function parseOptions(argv: string[]): Options {
     if (value === undefined || value.startsWith('--')) throw new Error(`${name} needs a value`);
     return value;
   };
-  const known = new Set(['--cluster', '--failover-users', '--password-failover-users', '--quick', '--profile', '--only', '--duration', '--rounds', '--generators', '--server-args', '--node-flags']);
+  const known = new Set(['--cluster', '--failover-users', '--password-failover-users', '--quick', '--profile', '--only', '--duration', '--rounds', '--generators', '--server-args', '--node-flags', '--history-stores', '--history-parts']);
   // These two take a list of flags as one (quoted) value.
   const listAt = ['--server-args', '--node-flags'].map((name) => argv.indexOf(name));
   for (const [i, arg] of argv.entries()) if (arg.startsWith('--') && !known.has(arg) && !listAt.some((at) => at !== -1 && i === at + 1)) throw new Error(`unknown flag ${arg}`);
@@ -166,6 +172,8 @@ function parseOptions(argv: string[]): Options {
   }
   // Every scenario is bounded; the deadline is a last resort that grows with the requested work.
   plan.deadlineS += plan.rounds * plan.durationS * 12;
+  // History: two stores, each with saturation, two latency loads, login storms and kill -9 rounds.
+  if (only.has('history')) plan.deadlineS += (quick ? 300 : 900) + plan.rounds * plan.durationS * 30;
   const cluster = argv.includes('--cluster');
   if (cluster && onlyRaw !== undefined) throw new Error('--cluster runs the cluster scenario alone: drop --only');
   if (cluster) only.clear();
@@ -179,7 +187,16 @@ function parseOptions(argv: string[]): Options {
   const passwordFailoverUsers = passwordRaw === undefined ? undefined : Math.round(positive('--password-failover-users', passwordRaw, 1));
   // A quick run asked for many failover users needs the full run's phase bounds for that phase.
   if ((failoverUsers !== undefined || passwordFailoverUsers !== undefined) && quick) plan.deadlineS = 170 + 600;
-  return { quick, cluster, failoverUsers, passwordFailoverUsers, only, profile: argv.includes('--profile'), plan, serverArgs, nodeFlags };
+  const subset = <T extends string>(name: string, all: readonly T[]): T[] => {
+    const raw = flag(name);
+    if (raw === undefined) return [...all];
+    const picked = raw.split(',');
+    for (const p of picked) if (!(all as readonly string[]).includes(p)) throw new Error(`${name}: unknown ${p} (known: ${all.join(', ')})`);
+    return picked as T[];
+  };
+  const historyStores = subset('--history-stores', HISTORY_STORES);
+  const historyParts = subset('--history-parts', HISTORY_PARTS);
+  return { quick, cluster, failoverUsers, passwordFailoverUsers, only, profile: argv.includes('--profile'), plan, serverArgs, nodeFlags, historyStores, historyParts };
 }
 
 // ---- child processes ----
@@ -281,11 +298,20 @@ function snapshotServer(): string {
   return join(app, 'dist', 'src', 'server', 'main.js');
 }
 
-function startServer(extra: string[] = [], nodeFlags: string[] = []): Promise<Listener> {
+/**
+ * A chat server at the bench's limits, `extra` flags after them. Its store is
+ * `opts.db` (a SQLite file or a PostgreSQL URL, used as it is) or else a fresh
+ * copy of the template database (`server-N.db` in the work folder).
+ */
+async function startServer(extra: string[] = [], opts: { nodeFlags?: string[]; db?: string } = {}): Promise<Listener & { db: string }> {
   serverCount += 1;
-  const db = join(workDir, `server-${serverCount}.db`);
-  copyFileSync(dbTemplate, db);
-  return spawnListener('chat-server', [...serverNodeFlags, ...nodeFlags, serverMain, '--host', '127.0.0.1', '--port', '0', '--db', db, ...UNLIMITED, ...BENCH_COST, ...extra, ...serverArgs], 20_000);
+  let db = opts.db;
+  if (db === undefined) {
+    db = join(workDir, `server-${serverCount}.db`);
+    copyFileSync(dbTemplate, db);
+  }
+  const listener = await spawnListener('chat-server', [...serverNodeFlags, ...(opts.nodeFlags ?? []), serverMain, '--host', '127.0.0.1', '--port', '0', '--db', db, ...UNLIMITED, ...BENCH_COST, ...extra, ...serverArgs], 30_000);
+  return { ...listener, db };
 }
 
 function startRelay(): Promise<Listener> {
@@ -368,7 +394,7 @@ async function connectAll(
   kind: WireKind,
   usernames: string[],
   password: string,
-  opts: { concurrencyPerGen: number; samplers: number; timeoutMs: number; ports?: number[] },
+  opts: { concurrencyPerGen: number; samplers: number; timeoutMs: number; ports?: number[]; replay?: number },
 ): Promise<Connected> {
   const parts = shares(usernames.length);
   const samplerParts = shares(opts.samplers);
@@ -390,6 +416,7 @@ async function connectAll(
       concurrency: opts.concurrencyPerGen,
       samplers: samplerParts[i]!,
       timeoutMs: opts.timeoutMs,
+      ...(opts.replay === undefined ? {} : { replay: opts.replay }),
     }),
     opts.timeoutMs + 5000,
   );
@@ -450,15 +477,6 @@ function readRssKiB(pid: number): { rss: number; hwm: number } {
   return { rss: field('VmRSS'), hwm: field('VmHWM') };
 }
 
-function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]);
-}
-
-/** Clock ticks per second of /proc/PID/stat's utime and stime (USER_HZ, 100 on Linux). */
-const TICKS_PER_SECOND = 100;
-
 /** Write-type system calls (write, writev, sendmsg...) the process has made, every thread (`syscw` of /proc/PID/io). */
 function writeSyscalls(pid: number): number {
   return Number(/^syscw:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? NaN);
@@ -470,12 +488,14 @@ async function cpuDuring(pid: number, startMs: number, forMs: number): Promise<n
 }
 
 /** CPU time (ms) and write system calls of the process from `startMs` from now, for `forMs`. */
-async function usageDuring(pid: number, startMs: number, forMs: number): Promise<{ cpuMs: number; writes: number }> {
+async function usageDuring(pid: number, startMs: number, forMs: number): Promise<{ cpuMs: number; mainCpuMs: number; writes: number }> {
   await sleep(startMs);
   const before = cpuTicks(pid);
+  const mainBefore = cpuTicks(pid, true);
   const writesBefore = writeSyscalls(pid);
   await sleep(forMs);
-  return { cpuMs: ((cpuTicks(pid) - before) * 1000) / TICKS_PER_SECOND, writes: writeSyscalls(pid) - writesBefore };
+  const ms = (ticks: number) => (ticks * 1000) / TICKS_PER_SECOND;
+  return { cpuMs: ms(cpuTicks(pid) - before), mainCpuMs: ms(cpuTicks(pid, true) - mainBefore), writes: writeSyscalls(pid) - writesBefore };
 }
 
 /** Waits until the process uses under 5% of a core over 500 ms (or `timeoutMs` passes). */
@@ -496,7 +516,8 @@ const names = (prefix: string, count: number, from = 0) => Array.from({ length: 
 // ---- scenarios ----
 
 interface SaturationRound {
-  target: 'server' | 'relay';
+  /** What was measured: `server` or `relay`, or the history scenario's `on` / `off`. */
+  target: string;
   deliveriesPerSecond: number;
   drainedPerSecond: number;
   sent: number;
@@ -508,6 +529,8 @@ interface SaturationRound {
   /** The target's CPU time over the measured interval, and per delivery (µs). */
   cpuMs: number;
   cpuPerDeliveryUs: number;
+  /** The same for the target's main thread alone (the server's event loop: without its store and hash worker threads). */
+  mainCpuPerDeliveryUs: number;
   /** The target's write system calls over the measured interval, per delivery. */
   writesPerDelivery: number;
   /** The measured interval, on the monotonic clock (ms). */
@@ -532,7 +555,7 @@ interface SaturationResult {
   lost: number;
 }
 
-async function measureSaturation(group: string, target: 'server' | 'relay', pid: number, clients: number, senders: number, plan: Plan): Promise<SaturationRound> {
+async function measureSaturation(group: string, target: string, pid: number, clients: number, senders: number, plan: Plan): Promise<SaturationRound> {
   await totals(group, true);
   const warmupMs = 1000;
   const durationMs = plan.durationS * 1000;
@@ -542,7 +565,7 @@ async function measureSaturation(group: string, target: 'server' | 'relay', pid:
     (_, i) => ({ cmd: 'saturate', group, senders: senderShares[i]!, window: WINDOW, warmupMs, durationMs }),
     warmupMs + durationMs + 15_000,
   );
-  const { cpuMs, writes } = await usage;
+  const { cpuMs, mainCpuMs, writes } = await usage;
   const delivered = results.reduce((n, r) => n + (r.r1 - r.r0), 0);
   const seconds = results.reduce((n, r) => n + (r.t1 - r.t0), 0) / results.length / 1000;
   const drained = await drain(group, clients, 20_000);
@@ -559,10 +582,18 @@ async function measureSaturation(group: string, target: 'server' | 'relay', pid:
     drainMs: drained.drainMs,
     cpuMs,
     cpuPerDeliveryUs: (cpuMs * 1000) / Math.max(1, delivered),
+    mainCpuPerDeliveryUs: (mainCpuMs * 1000) / Math.max(1, delivered),
     writesPerDelivery: writes / Math.max(1, delivered),
     t0: Math.min(...results.map((r) => r.t0)),
     t1: Math.max(...results.map((r) => r.t1)),
   };
+}
+
+/** One measured saturation round of one target (group `group`, process `pid`), logged. */
+async function saturationRound(group: string, target: string, pid: number, clients: number, plan: Plan, log: (line: string) => void, r: number): Promise<SaturationRound> {
+  const round = await measureSaturation(group, target, pid, clients, sendersFor(clients), plan);
+  log(`  round ${r + 1} ${target}: ${fmtRate(round.deliveriesPerSecond)} deliveries/s, ${round.cpuPerDeliveryUs.toFixed(2)} µs CPU and ${round.writesPerDelivery.toFixed(4)} writes per delivery, lost ${round.lost}, drain ${round.drainMs.toFixed(0)} ms`);
+  return round;
 }
 
 function sendersFor(clients: number): number {
@@ -585,15 +616,14 @@ async function scenarioSaturation(clients: number, plan: Plan, log: (line: strin
     await totals('server', true);
     const senders = sendersFor(clients);
     const rounds: SaturationRound[] = [];
-    for (let r = 0; r < plan.rounds; r += 1) {
-      // Alternate the order so neither target always runs on a warmer (or busier) machine.
-      const order: ('server' | 'relay')[] = r % 2 === 0 ? ['relay', 'server'] : ['server', 'relay'];
-      for (const target of order) {
-        const round = await measureSaturation(target, target, target === 'server' ? server.pid : relay.pid, clients, senders, plan);
-        rounds.push(round);
-        log(`  round ${r + 1} ${target}: ${fmtRate(round.deliveriesPerSecond)} deliveries/s, ${round.cpuPerDeliveryUs.toFixed(2)} µs CPU and ${round.writesPerDelivery.toFixed(4)} writes per delivery, lost ${round.lost}, drain ${round.drainMs.toFixed(0)} ms`);
-      }
-    }
+    const targets = [
+      { name: 'relay', pid: relay.pid },
+      { name: 'server', pid: server.pid },
+    ];
+    await inTurn(targets, plan.rounds, async (target, r) => {
+      const round = await saturationRound(target.name, target.name, target.pid, clients, plan, log, r);
+      rounds.push(round);
+    });
     const of = (t: string) => rounds.filter((x) => x.target === t).map((x) => x.deliveriesPerSecond);
     const serverRates = of('server');
     const relayRates = of('relay');
@@ -694,6 +724,15 @@ async function measureLatency(group: string, pid: number, clients: number, rate:
   };
 }
 
+/** One measured latency round of one target, logged. */
+async function latencyRound(group: string, target: string, pid: number, clients: number, rate: number, plan: Plan, log: (line: string) => void, r: number): Promise<LatencyRound> {
+  const round = await measureLatency(group, pid, clients, rate, plan);
+  log(
+    `  round ${r + 1} ${target}: p50 ${round.p50.toFixed(2)} ms, p99 ${round.p99.toFixed(2)} ms, max ${round.max.toFixed(2)} ms, ${round.cpuPerDeliveryUs.toFixed(2)} µs CPU and ${round.writesPerDelivery.toFixed(3)} writes per delivery (${round.samples} samples, lost ${round.lost})`,
+  );
+  return round;
+}
+
 function latencyTarget(rounds: LatencyRound[]): LatencyTarget {
   const of = (pick: (x: LatencyRound) => number) => spread(rounds.map(pick));
   return { rounds, p50: of((x) => x.p50), p99: of((x) => x.p99), max: of((x) => x.max), cpu: of((x) => x.cpuPerDeliveryUs), writes: of((x) => x.writesPerDelivery) };
@@ -711,17 +750,12 @@ async function scenarioLatency(clients: number, rate: number, plan: Plan, log: (
     }
     log(`  ${clients} clients ready at relay and server (server: ${atServer.seconds.toFixed(1)} s, ${atServer.busy} server_busy retried)`);
     await sleep(1000);
-    const rounds: Record<'server' | 'relay', LatencyRound[]> = { server: [], relay: [] };
-    for (let r = 0; r < plan.rounds; r += 1) {
-      const order: ('server' | 'relay')[] = r % 2 === 0 ? ['relay', 'server'] : ['server', 'relay'];
-      for (const target of order) {
-        const round = await measureLatency(target, target === 'server' ? server.pid : relay.pid, clients, rate, plan);
-        rounds[target].push(round);
-        log(
-          `  round ${r + 1} ${target}: p50 ${round.p50.toFixed(2)} ms, p99 ${round.p99.toFixed(2)} ms, max ${round.max.toFixed(2)} ms, ${round.cpuPerDeliveryUs.toFixed(2)} µs CPU and ${round.writesPerDelivery.toFixed(3)} writes per delivery (${round.samples} samples, lost ${round.lost})`,
-        );
-      }
-    }
+    const targets = [
+      { name: 'relay', pid: relay.pid },
+      { name: 'server', pid: server.pid },
+    ];
+    const measured = await inTurn(targets, plan.rounds, (target, r) => latencyRound(target.name, target.name, target.pid, clients, rate, plan, log, r));
+    const rounds = { relay: measured.get(targets[0]!)!, server: measured.get(targets[1]!)! };
     return {
       clients,
       rate,
@@ -900,7 +934,7 @@ interface ProfileResult {
 async function profileSaturation(clients: number, plan: Plan): Promise<ProfileResult> {
   const dir = join(workDir, 'cpuprofile');
   mkdirSync(dir, { recursive: true });
-  const server = await startServer(BENCH_SENDQ, ['--cpu-prof', '--cpu-prof-dir', dir]);
+  const server = await startServer(BENCH_SENDQ, { nodeFlags: ['--cpu-prof', '--cpu-prof-dir', dir] });
   let round: SaturationRound;
   try {
     const conn = await connectAll('prof', server.port, 'json', names('b', clients), CHAT_PASSWORD, { concurrencyPerGen: 50, samplers: 0, timeoutMs: 120_000 });
@@ -981,6 +1015,38 @@ function clusterDeps(log: (line: string) => void): ClusterDeps {
   };
 }
 
+/** What the history scenario (bench/history.ts) needs from this orchestrator. */
+function historyDeps(plan: Plan, log: (line: string) => void): HistoryDeps {
+  return {
+    startServer: (extra, db) => startServer(extra, { db }),
+    connect: (group, port, usernames, opts) =>
+      connectAll(group, port, 'json', usernames, CHAT_PASSWORD, {
+        concurrencyPerGen: opts.atOnce ? usernames.length : 50,
+        samplers: opts.samplers,
+        timeoutMs: 300_000,
+        ...(opts.replay === undefined ? {} : { replay: opts.replay }),
+      }),
+    close: closeGroup,
+    saturationRound: (group, target, pid, clients, r) => saturationRound(group, target, pid, clients, plan, log, r),
+    latencyRound: (group, target, pid, clients, rate, r) => latencyRound(group, target, pid, clients, rate, plan, log, r),
+    quiet: async (pid) => {
+      await waitQuiet(pid, 15_000);
+    },
+    saturationArgs: BENCH_SENDQ,
+    latencySamplers: LATENCY_SAMPLERS,
+    sqliteTemplate: dbTemplate,
+    workDir,
+    users: (count, from) => names('b', count, from),
+    password: CHAT_PASSWORD,
+    log,
+  };
+}
+
+/** Drops the PostgreSQL databases a running scenario made (the deadline, a signal, a crash of the bench). */
+function cleanupStores(): Promise<unknown> {
+  return Promise.all([cleanupCluster(), cleanupHistory()]);
+}
+
 // ---- setup, report ----
 
 async function prepareDatabase(file: string, chatUsers: number, stormUsers: number): Promise<void> {
@@ -1033,7 +1099,7 @@ async function main(): Promise<void> {
   const deadline = setTimeout(() => {
     log(`deadline of ${plan.deadlineS} s reached: stopping everything`);
     killAll();
-    void cleanupCluster().finally(() => process.exit(1));
+    void cleanupStores().finally(() => process.exit(1));
   }, plan.deadlineS * 1000);
   deadline.unref();
 
@@ -1092,7 +1158,7 @@ async function main(): Promise<void> {
   if (options.only.has('locked-store')) {
     const lockPlan = { holdMs: options.quick ? 5000 : 12_000, clients: 50, senders: 5, rate: 100 };
     await attempt(`locked store: another process holds the write lock for ${lockPlan.holdMs / 1000} s`, async () => {
-      const start = async () => ({ ...(await startServer()), db: join(workDir, `server-${serverCount}.db`) });
+      const start = () => startServer();
       lockedStore = await scenarioLockedStore(lockPlan, { start, users: names('b', lockPlan.clients), password: CHAT_PASSWORD, log });
     });
   }
@@ -1123,6 +1189,23 @@ async function main(): Promise<void> {
       resumeStorm = await scenarioResumeStorm(resumePlan, { start, workDir, log });
     });
   }
+  let history: HistoryResult | undefined;
+  if (options.only.has('history')) {
+    const historyPlan = {
+      ...defaultHistoryPlan(options.quick),
+      saturationClients: Math.max(...plan.saturationClients),
+      latencyLoads: plan.latencyLoads,
+      rounds: plan.rounds,
+      // At least 5 in a full run: the deliveries/s bound (10 %) is the tightest, and these rounds are cheap.
+      saturationRounds: options.quick ? plan.rounds : Math.max(plan.rounds, 5),
+      stores: options.historyStores,
+      parts: options.historyParts,
+    };
+    await attempt(`history: on vs off on SQLite and PostgreSQL (saturation ${historyPlan.saturationClients} clients, latency, ${historyPlan.stormClients} logins at once, kill -9)`, async () => {
+      history = await scenarioHistory(historyPlan, historyDeps(plan, log));
+      failures.push(...history.stores.flatMap((s) => s.errors));
+    });
+  }
   if (options.profile) {
     const clients = plan.saturationClients[plan.saturationClients.length - 1]!;
     await attempt(`profile: server under --cpu-prof, saturation at ${clients} clients`, async () => {
@@ -1131,7 +1214,7 @@ async function main(): Promise<void> {
   }
 
   await Promise.all(generators.map((g) => g.exit()));
-  Object.assign(result, { loadavgAtEnd: loadavg().map((n) => Number(n.toFixed(2))), seconds: (nowMs() - started) / 1000, saturation, latency, memory, storm, lockedStore, flooders, resumeStorm, cluster, profile, failures });
+  Object.assign(result, { loadavgAtEnd: loadavg().map((n) => Number(n.toFixed(2))), seconds: (nowMs() - started) / 1000, saturation, latency, memory, storm, lockedStore, flooders, resumeStorm, cluster, history, profile, failures });
 
   // ---- human report ----
   const out: string[] = [];
@@ -1250,6 +1333,11 @@ async function main(): Promise<void> {
     failover.push(...formatFailover(cluster));
     out.push(failover.toString());
   }
+  if (history !== undefined) {
+    const table = new Table({ style: { head: [], border: [] }, head: HISTORY_HEAD });
+    table.push(...formatHistory(history, fmtSpread));
+    out.push(table.toString());
+  }
   if (profile !== undefined) {
     out.push(`profile of the server at ${profile.clients}-client saturation (${fmtRate(profile.deliveriesPerSecond)} deliveries/s under the profiler): ${profile.file}`);
     out.push(formatSummary(profile.summary));
@@ -1269,12 +1357,12 @@ process.on('exit', killAll);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     killAll();
-    void cleanupCluster().finally(() => process.exit(130));
+    void cleanupStores().finally(() => process.exit(130));
   });
 }
 main().catch((error: unknown) => {
   process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   killAll();
   if (workDir !== '') rmSync(workDir, { recursive: true, force: true });
-  void cleanupCluster().finally(() => process.exit(1));
+  void cleanupStores().finally(() => process.exit(1));
 });

@@ -30,10 +30,17 @@ export class RecentTail {
     if (this.#entries.length > this.capacity * 2) this.#entries = this.#entries.slice(-this.capacity);
   }
 
-  /** These were committed. */
+  /**
+   * These were committed. Batches are written in the order their messages
+   * were recorded, and the ids of one instance only grow, so every pending
+   * entry up to the batch's last id is written now (or was dropped by a full
+   * writer buffer, and then is kept only while young): a comparison per
+   * entry, not a set of a batch of thousands.
+   */
   written(batch: readonly StoredMessage[]): void {
-    const ids = new Set(batch.map((m) => m.id));
-    for (const entry of this.#entries) if (entry.pending && ids.has(entry.message.id)) entry.pending = false;
+    const last = batch[batch.length - 1]?.id;
+    if (last === undefined) return;
+    for (const entry of this.#entries) if (entry.pending && entry.message.id <= last) entry.pending = false;
   }
 
   /** What a replay must add to the store's rows, oldest first. */

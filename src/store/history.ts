@@ -1,4 +1,5 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import { dialectOf } from './dialects/dialect.js';
 import type { Database, MessageRow } from './schema.js';
 import { usernameKey } from './users.js';
 
@@ -10,21 +11,29 @@ export interface StoredMessage {
   readonly ts: string;
 }
 
-/** Rows per INSERT: SQLite allows 32 766 bound parameters (5 per row), PostgreSQL 65 535. */
-const INSERT_CHUNK = 500;
-
 /**
- * Appends messages (call it inside one transaction per batch). A message
- * already stored (the same id written again after a failed commit was in
- * fact applied) is skipped, not an error.
+ * Appends messages in one statement, so in one transaction of its own. A
+ * message already stored (the same id written again after a failed commit
+ * was in fact applied) is skipped, not an error. The rows go to the database
+ * as one JSON array parameter that the database itself takes apart: the
+ * caller's thread builds one string per batch, not a statement with five
+ * bound values per row (the history writer runs on the server's event loop,
+ * next to the fan-out), and a batch has no bound-parameter limit.
  */
 export async function insertMessages(db: Kysely<Database>, messages: readonly StoredMessage[]): Promise<void> {
-  for (let i = 0; i < messages.length; i += INSERT_CHUNK) {
-    await db
-      .insertInto('messages')
-      .values(messages.slice(i, i + INSERT_CHUNK).map((m) => ({ id: m.id, username: m.from, username_key: usernameKey(m.from), text: m.text, ts: m.ts })))
-      .onConflict((oc) => oc.column('id').doNothing())
-      .execute();
+  if (messages.length === 0) return;
+  const rows = JSON.stringify(messages.map((m) => [m.id, m.from, usernameKey(m.from), m.text, m.ts]));
+  if (dialectOf(db).name === 'postgres') {
+    // jsonb: parsed once into binary form; with json each `->>` parses its element's text again (twice the database's CPU per row).
+    await sql`insert into messages (id, username, username_key, text, ts)
+      select r ->> 0, r ->> 1, r ->> 2, r ->> 3, r ->> 4 from jsonb_array_elements(${rows}::jsonb) as r
+      on conflict (id) do nothing`.execute(db);
+  } else {
+    // jsonb (SQLite 3.45+; better-sqlite3 bundles its own): parsed once, a fifth cheaper than json_each of the text.
+    // `where true`: SQLite's grammar needs it between INSERT ... SELECT and ON CONFLICT.
+    await sql`insert into messages (id, username, username_key, text, ts)
+      select value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 from jsonb_each(jsonb(${rows})) where true
+      on conflict (id) do nothing`.execute(db);
   }
 }
 

@@ -22,6 +22,20 @@ describe('RecentTail and mergeRecent', () => {
     expect(tail.messages()).toEqual([m(5), m(6), m(7)]);
   });
 
+  it('takes a committed batch as everything pending up to its last id (batches come in recording order)', () => {
+    let now = 0;
+    const tail = new RecentTail(10, 10_000, () => now);
+    for (const n of [1, 2, 3, 4]) tail.add(m(n), true);
+    tail.written([m(1), m(2), m(3)]);
+    now = 20_000;
+    // 1-3 are written and old: gone; 4 is not written yet: kept however old.
+    expect(tail.messages()).toEqual([m(4)]);
+    tail.written([]);
+    expect(tail.messages()).toEqual([m(4)]);
+    tail.written([m(4)]);
+    expect(tail.messages()).toEqual([]);
+  });
+
   it('merges store rows and the tail: each id once, the newest `limit`, oldest first by id', () => {
     expect(mergeRecent([m(1), m(2), m(3)], [m(3), m(5), m(4)], 4)).toEqual([m(2), m(3), m(4), m(5)]);
     expect(mergeRecent([], [], 50)).toEqual([]);

@@ -25,6 +25,21 @@ try {
   port.postMessage({ id: 0, ok: false, error: failure(error) } satisfies SqliteReply);
 }
 
+/** Statements by their SQL: the server runs a few dozen over and over (the history writer's insert every batch). */
+const statements = new Map<string, SqliteDatabase.Statement>();
+const MAX_STATEMENTS = 200;
+
+function prepared(open: SqliteDatabase.Database, sql: string): SqliteDatabase.Statement {
+  let statement = statements.get(sql);
+  if (statement === undefined) {
+    // Statements built with a value list of varying length are all different: start over rather than grow.
+    if (statements.size >= MAX_STATEMENTS) statements.clear();
+    statement = open.prepare(sql);
+    statements.set(sql, statement);
+  }
+  return statement;
+}
+
 port.on('message', (request: SqliteRequest) => {
   if (request.op === 'close') {
     db?.close();
@@ -34,7 +49,7 @@ port.on('message', (request: SqliteRequest) => {
   }
   try {
     if (db === undefined) throw new Error('database is not open');
-    const statement = db.prepare(request.sql);
+    const statement = prepared(db, request.sql);
     if (statement.reader) {
       port.postMessage({ id: request.id, ok: true, rows: statement.all(request.parameters) as unknown[] } satisfies SqliteReply);
     } else {
