@@ -1,7 +1,7 @@
 /**
  * What one idle logged-in connection holds in the server's JavaScript heap.
  *
- *   npm run build && node dist/bench/heap-per-connection.js [--clients N] [--warmup N] [--node-flags "FLAGS"] [--server-args "FLAGS"] [--keep]
+ *   npm run build && node dist/bench/heap-per-connection.js [--clients N] [--warmup N] [--node-flags "FLAGS"] [--server-args "FLAGS"] [--server-build DIR] [--keep]
  *
  * Starts a server (bench flags, heartbeats on at 30 s) on a fresh database,
  * logs `--warmup` JSON clients in (so compiled code and caches are there in
@@ -10,13 +10,14 @@
  * second one, and prints what grew, by V8 node type and constructor name,
  * per added connection, and the RSS (whole process) per added connection
  * for comparison: RSS − heap is native memory (libuv, Node's socket
- * wrappers, malloc) plus V8 pages not yet used.
+ * wrappers, malloc) plus V8 pages not yet used. `--server-build DIR` runs
+ * the server of another built checkout (an old build, side by side).
  */
 import { spawn } from 'node:child_process';
 import { createReadStream, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hashPassword } from '../src/accounts/passwords.js';
 import { openStore, writeTransaction } from '../src/store/open-store.js';
@@ -24,7 +25,6 @@ import { insertUser } from '../src/store/users.js';
 import { sleep } from './common.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const SERVER_MAIN = join(ROOT, 'dist', 'src', 'server', 'main.js');
 const PASSWORD = 'heap-pw';
 const FLAGS = ['--rate-limit', '0', '--max-connections', '0', '--max-per-address', '0', '--max-prelogin', '0', '--max-prelogin-per-address', '0', '--max-prelogin-per-prefix', '0', '--login-timeout', '0', '--bcrypt-cost', '4', '--heartbeat', '30s', '--login-queue', '0'];
 const LOGINS_AT_ONCE = 64;
@@ -35,10 +35,11 @@ interface Options {
   nodeFlags: string[];
   serverArgs: string[];
   keep: boolean;
+  serverBuild: string;
 }
 
 function parseOptions(argv: string[]): Options {
-  const options: Options = { clients: 2000, warmup: 200, nodeFlags: [], serverArgs: [], keep: false };
+  const options: Options = { clients: 2000, warmup: 200, nodeFlags: [], serverArgs: [], keep: false, serverBuild: ROOT };
   for (let i = 0; i < argv.length; i += 1) {
     const flag = argv[i];
     const value = (): string => {
@@ -50,6 +51,7 @@ function parseOptions(argv: string[]): Options {
     else if (flag === '--warmup') options.warmup = Number(value());
     else if (flag === '--node-flags') options.nodeFlags = value().split(/\s+/).filter(Boolean);
     else if (flag === '--server-args') options.serverArgs = value().split(/\s+/).filter(Boolean);
+    else if (flag === '--server-build') options.serverBuild = resolve(value());
     else if (flag === '--keep') options.keep = true;
     else throw new Error(`unknown flag ${flag}`);
   }
@@ -172,7 +174,8 @@ async function main(): Promise<void> {
   });
   await store.close();
 
-  const child = spawn(process.execPath, ['--heapsnapshot-signal=SIGUSR2', ...options.nodeFlags, SERVER_MAIN, '--host', '127.0.0.1', '--port', '0', '--db', db, ...FLAGS, ...options.serverArgs], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
+  const serverMain = join(options.serverBuild, 'dist', 'src', 'server', 'main.js');
+  const child = spawn(process.execPath, ['--heapsnapshot-signal=SIGUSR2', ...options.nodeFlags, serverMain, '--host', '127.0.0.1', '--port', '0', '--db', db, ...FLAGS, ...options.serverArgs], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
   const sockets: Socket[] = [];
   try {
     const port = await new Promise<number>((resolve, reject) => {
