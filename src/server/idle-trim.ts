@@ -83,21 +83,28 @@ type GcFunction = (options?: { type?: 'minor' | 'major' }) => void;
  * (the flag is read when a context is created; Node documents
  * v8.setFlagsFromString for switching V8 flags at run time). The process's
  * own global gets no `gc`. Costs one small context (about 0.3 MB), made the
- * first time a trim is due.
+ * first time a trim is due. Undefined where V8 does not allow it (a node
+ * whose flags are frozen after start): the trim then stops, nothing else.
  */
-function scavenger(): () => void {
-  const exposed = (globalThis as { gc?: GcFunction }).gc;
-  let gc: GcFunction | undefined = exposed;
+function scavenger(): (() => void) | undefined {
+  let gc = (globalThis as { gc?: GcFunction }).gc;
   if (gc === undefined) {
-    setFlagsFromString('--expose-gc');
     try {
-      gc = runInNewContext('gc') as GcFunction;
+      setFlagsFromString('--expose-gc');
+      const found: unknown = runInNewContext('typeof gc === "function" ? gc : undefined');
+      if (typeof found === 'function') gc = found as GcFunction;
+    } catch {
+      // No gc to be had: see above.
     } finally {
-      setFlagsFromString('--no-expose-gc');
+      try {
+        setFlagsFromString('--no-expose-gc');
+      } catch {
+        // As above.
+      }
     }
   }
   const run = gc;
-  return () => run({ type: 'minor' });
+  return run === undefined ? undefined : () => run({ type: 'minor' });
 }
 
 /** Checks once a second; returns a stop function. `quietMs` 0: never trims. */
@@ -109,6 +116,10 @@ export function startIdleTrim(quietMs: number, checkMs = 1000): () => void {
     const before = readYoungSpace();
     if (!policy.check(before)) return;
     scavenge ??= scavenger();
+    if (scavenge === undefined) {
+      clearInterval(timer);
+      return;
+    }
     scavenge();
     policy.trimmed(before, readYoungSpace());
   }, checkMs);
