@@ -15,7 +15,7 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Table from 'cli-table3';
 import { hashPassword } from '../src/accounts/passwords.js';
@@ -101,6 +101,8 @@ interface Options {
   /** The history scenario's stores and parts. */
   historyStores: StoreKind[];
   historyParts: HistoryPart[];
+  /** A built checkout (its dist/src and dist/migrations) to run as the server instead of this one's: an old build, side by side. */
+  serverBuild: string | undefined;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -111,7 +113,7 @@ function parseOptions(argv: string[]): Options {
     if (value === undefined || value.startsWith('--')) throw new Error(`${name} needs a value`);
     return value;
   };
-  const known = new Set(['--cluster', '--failover-users', '--password-failover-users', '--quick', '--profile', '--only', '--duration', '--rounds', '--generators', '--server-args', '--node-flags', '--history-stores', '--history-parts']);
+  const known = new Set(['--cluster', '--failover-users', '--password-failover-users', '--quick', '--profile', '--only', '--duration', '--rounds', '--generators', '--server-args', '--node-flags', '--history-stores', '--history-parts', '--server-build']);
   // These two take a list of flags as one (quoted) value.
   const listAt = ['--server-args', '--node-flags'].map((name) => argv.indexOf(name));
   for (const [i, arg] of argv.entries()) if (arg.startsWith('--') && !known.has(arg) && !listAt.some((at) => at !== -1 && i === at + 1)) throw new Error(`unknown flag ${arg}`);
@@ -196,7 +198,7 @@ function parseOptions(argv: string[]): Options {
   };
   const historyStores = subset('--history-stores', HISTORY_STORES);
   const historyParts = subset('--history-parts', HISTORY_PARTS);
-  return { quick, cluster, failoverUsers, passwordFailoverUsers, only, profile: argv.includes('--profile'), plan, serverArgs, nodeFlags, historyStores, historyParts };
+  return { quick, cluster, failoverUsers, passwordFailoverUsers, only, profile: argv.includes('--profile'), plan, serverArgs, nodeFlags, historyStores, historyParts, serverBuild: flag('--server-build') === undefined ? undefined : resolve(flag('--server-build')!) };
 }
 
 // ---- child processes ----
@@ -290,10 +292,10 @@ let serverNodeFlags: string[] = [];
  * rebuilding dist/ during a long run must not swap the program under test
  * (or half-write it) between two scenarios.
  */
-function snapshotServer(): string {
+function snapshotServer(build = ROOT): string {
   const app = join(workDir, 'app');
-  for (const part of ['src', 'migrations']) cpSync(join(ROOT, 'dist', part), join(app, 'dist', part), { recursive: true });
-  copyFileSync(join(ROOT, 'package.json'), join(app, 'package.json'));
+  for (const part of ['src', 'migrations']) cpSync(join(build, 'dist', part), join(app, 'dist', part), { recursive: true });
+  copyFileSync(join(build, 'package.json'), join(app, 'package.json'));
   symlinkSync(join(ROOT, 'node_modules'), join(app, 'node_modules'), 'dir');
   return join(app, 'dist', 'src', 'server', 'main.js');
 }
@@ -776,6 +778,12 @@ async function scenarioLatency(clients: number, rate: number, plan: Plan, log: (
 interface MemoryResult {
   clients: number;
   ready: number;
+  /** How long the server was left idle before each reading (after it went quiet). */
+  idleMs: number;
+  /** Read as soon as the server went quiet, before the idle wait (what this bench reported before 2026-12-01 17:00). */
+  rssBeforeAtOnceKiB: number;
+  rssAfterAtOnceKiB: number;
+  perConnectionAtOnceBytes: number;
   rssBeforeKiB: number;
   /** After the first half logged in. */
   rssMiddleKiB: number;
@@ -790,33 +798,45 @@ interface MemoryResult {
   dropped: number;
 }
 
+/**
+ * How long the memory scenario leaves the server idle before it reads RSS: an
+ * idle server is what it measures, and a server (or V8, for its old
+ * generation: the memory reducer) gives memory back a few seconds after a
+ * burst, not in the same second. The reading as soon as it went quiet is
+ * kept too (`atOnce`).
+ */
+const MEMORY_IDLE_MS = 15_000;
+
 async function scenarioMemory(clients: number, log: (line: string) => void): Promise<MemoryResult> {
   // Heartbeats on (the default 30 s), as for a real idle client: their timers are part of the cost.
   const server = await startServer(['--heartbeat', '30s']);
-  const settledRss = async (): Promise<number> => {
+  const settledRss = async (): Promise<{ atOnce: number; idle: number }> => {
     // Every login is announced to everyone already in: let that fan-out finish before reading RSS.
     await waitQuiet(server.pid, 60_000);
+    const atOnce = readRssKiB(server.pid).rss;
+    await sleep(MEMORY_IDLE_MS);
     const readings: number[] = [];
     for (let i = 0; i < 3; i += 1) {
       readings.push(readRssKiB(server.pid).rss);
       await sleep(1000);
     }
-    return spread(readings).median;
+    return { atOnce, idle: spread(readings).median };
   };
   try {
     await sleep(1000);
-    await waitQuiet(server.pid, 5000);
-    const before = readRssKiB(server.pid).rss;
+    const start = await settledRss();
+    const before = start.idle;
     // Two halves: the average over all includes V8's young generation, which grows to its
     // fixed maximum during any burst of logins; the second half's growth is the cost per connection.
     const half = Math.floor(clients / 2);
     const first = await connectAll('mem', server.port, 'json', names('b', clients).slice(0, half), CHAT_PASSWORD, { concurrencyPerGen: 64, samplers: 0, timeoutMs: 360_000 });
-    const middle = await settledRss();
+    const middle = (await settledRss()).idle;
     const second = await connectAll('mem2', server.port, 'json', names('b', clients).slice(half), CHAT_PASSWORD, { concurrencyPerGen: 64, samplers: 0, timeoutMs: 360_000 });
     const seconds = first.seconds + second.seconds;
     log(`  ${first.ready + second.ready} of ${clients} logged in in ${seconds.toFixed(1)} s (${first.busy + second.busy} busy retries${[...first.errors, ...second.errors].length > 0 ? `; ${[...first.errors, ...second.errors].join('; ')}` : ''})`);
     const settleStarted = nowMs();
-    const after = await settledRss();
+    const end = await settledRss();
+    const after = end.idle;
     const settleMs = nowMs() - settleStarted;
     const readings = [after, readRssKiB(server.pid).rss];
     const peak = readRssKiB(server.pid).hwm;
@@ -826,6 +846,10 @@ async function scenarioMemory(clients: number, log: (line: string) => void): Pro
     return {
       clients,
       ready,
+      idleMs: MEMORY_IDLE_MS,
+      rssBeforeAtOnceKiB: start.atOnce,
+      rssAfterAtOnceKiB: end.atOnce,
+      perConnectionAtOnceBytes: ((end.atOnce - start.atOnce) * 1024) / Math.max(1, ready),
       rssBeforeKiB: before,
       rssMiddleKiB: middle,
       rssAfterKiB: spread(readings),
@@ -1105,13 +1129,14 @@ async function main(): Promise<void> {
 
   workDir = mkdtempSync(join(tmpdir(), 'chat-bench-'));
   dbTemplate = join(workDir, 'template.db');
-  serverMain = snapshotServer();
+  serverMain = snapshotServer(options.serverBuild);
+  if (options.serverBuild !== undefined) log(`server: the build in ${options.serverBuild}`);
   const chatUsers = Math.max(plan.memoryClients, ...plan.saturationClients, ...plan.latencyLoads.map((l) => l.clients), plan.stormChatters);
   log(`preparing ${chatUsers} chat users (bcrypt cost 4) and ${plan.stormClients} storm users (cost 12) in ${workDir}`);
   await prepareDatabase(dbTemplate, chatUsers, plan.stormClients);
   generators = Array.from({ length: plan.generators }, (_, i) => new Generator(i));
 
-  const result: Record<string, unknown> = { machine, plan, options: { quick: options.quick, only: [...options.only], profile: options.profile, serverArgs, nodeFlags: serverNodeFlags } };
+  const result: Record<string, unknown> = { machine, plan, options: { quick: options.quick, only: [...options.only], profile: options.profile, serverArgs, nodeFlags: serverNodeFlags, serverBuild: options.serverBuild } };
   const saturation: SaturationResult[] = [];
   const latency: LatencyResult[] = [];
   let memory: MemoryResult | undefined;
@@ -1279,7 +1304,7 @@ async function main(): Promise<void> {
     const m = memory;
     const table = new Table({
       style: { head: [], border: [] },
-      head: ['memory', 'ready', 'RSS before', 'at half', 'RSS after', 'peak', 'per connection (average)', 'per connection (marginal)', 'alive'],
+      head: ['memory', 'ready', 'RSS before', 'at half', 'RSS after', 'peak', 'per connection (average)', 'per connection (marginal)', 'average at once', 'alive'],
     });
     table.push([
       `${m.clients} idle logged in`,
@@ -1290,6 +1315,7 @@ async function main(): Promise<void> {
       `${(m.peakKiB / 1024).toFixed(1)} MiB`,
       fmtSpread(m.perConnectionBytes, 0) + ' B',
       `${Math.round(m.marginalPerConnectionBytes).toLocaleString('en-US')} B`,
+      `${Math.round(m.perConnectionAtOnceBytes).toLocaleString('en-US')} B (${(m.rssBeforeAtOnceKiB / 1024).toFixed(1)} → ${(m.rssAfterAtOnceKiB / 1024).toFixed(1)} MiB)`,
       m.serverAlive ? 'yes' : 'NO',
     ]);
     out.push(table.toString());

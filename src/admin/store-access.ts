@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { isPostgresUrl } from '../store/dialects/postgres.js';
+import { isPostgresUrl } from '../store/dialects/postgres-url.js';
 import { openStore, type Store } from '../store/open-store.js';
 import type { TextSink } from './deps.js';
 import type { StoreSettings } from './options.js';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Bus, BusHandler, BusLog, BusMessage, BusStats, PublishOptions } from './bus.js';
+import { BusError } from './bus-error.js';
 import { encodeBusMessage } from './codec.js';
 import { Inbound } from './inbound.js';
 import { DEFAULT_MAX_BUFFERED_BYTES, Outbound, type OutboundEntry } from './outbound.js';
@@ -41,17 +42,7 @@ const REDIS_BUS_DEFAULTS: Readonly<Omit<RedisBusSettings, 'url'>> = Object.freez
   closeTimeoutMs: 2000,
 });
 
-export type BusErrorCode = 'bus_unreachable' | 'bus_closed';
-
-export class BusError extends Error {
-  constructor(
-    readonly code: BusErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'BusError';
-  }
-}
+export { BusError, type BusErrorCode } from './bus-error.js';
 
 /**
  * Appends a batch to the stream unless it is there already. Redis keeps, per

@@ -29,6 +29,7 @@ import { settleWithin } from '../util/settle-within.js';
 import type { Bus } from '../bus/bus.js';
 import { Cluster } from './cluster.js';
 import { INSTANCE_HEARTBEAT_MS } from './instance-liveness.js';
+import { startIdleTrim } from './idle-trim.js';
 
 export interface ChatServerDeps {
   config: ServerConfig;
@@ -84,10 +85,37 @@ const MIN_END_WRITE_MS = 500;
 /** Told to the users of an instance the others took for dead (it stalled or was cut off) when it finds out. */
 const CLEARED_MESSAGE = 'this server lost touch with the others, which ended its sessions; log in again';
 
-/** A connection not logged in yet, as the pre-login pool holds it: how to end it if a newcomer needs its place. */
-interface PendingLogin {
-  peer: string;
-  end(): void;
+const ignoreError = (): void => undefined;
+
+/**
+ * A connection not logged in yet, as the pre-login pool holds it: how to end
+ * it if a newcomer needs its place. A class, not closures over `accept`:
+ * those would keep the whole accept scope (its strings and helpers, about
+ * 0.4 kB) alive for as long as the connection lasts.
+ */
+class PendingLogin {
+  /** Set once the socket became a Connection. */
+  connection: Connection | undefined;
+  /** Ended for a newcomer before it became a Connection. */
+  evicted = false;
+
+  constructor(
+    public peer: string,
+    private readonly socket: Socket,
+  ) {}
+
+  end(): void {
+    if (this.connection !== undefined) {
+      this.connection.session.end('login_timeout', EVICTED_MESSAGE);
+      return;
+    }
+    // Until it is a Connection, an evicted login is told in one plain line and closed.
+    this.evicted = true;
+    const socket = this.socket;
+    socket.on('error', ignoreError);
+    socket.end(EVICTED_LINE);
+    setTimeout(() => socket.destroy(), 1000).unref();
+  }
 }
 
 
@@ -137,6 +165,7 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
   const timers: NodeJS.Timeout[] = [];
   let server: Server | undefined;
   let closing: Promise<void> | undefined;
+  let stopIdleTrim = (): void => undefined;
 
   const context: ConnectionContext = {
     config,
@@ -152,13 +181,17 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
     nextMessageId: () => ids.next(),
     loggedIn(connection) {
       const pending = pendingOf.get(connection);
-      if (pending !== undefined) preLogin.remove(pending);
+      if (pending === undefined) return;
+      preLogin.remove(pending);
+      pendingOf.delete(connection);
     },
     closed(connection) {
       if (!connections.delete(connection.id)) return;
       open.remove(connection.peerAddress);
       const pending = pendingOf.get(connection);
-      if (pending !== undefined) preLogin.remove(pending);
+      if (pending === undefined) return;
+      preLogin.remove(pending);
+      pendingOf.delete(connection);
     },
   };
 
@@ -205,17 +238,7 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
       open.remove(socketAddress);
     };
     let admitted: string | undefined;
-    let evicted = false;
-    // Until it is a Connection, an evicted login is told in one plain line and closed.
-    const pending: PendingLogin = {
-      peer: via,
-      end() {
-        evicted = true;
-        socket.on('error', () => undefined);
-        socket.end(EVICTED_LINE);
-        setTimeout(() => socket.destroy(), 1000).unref();
-      },
-    };
+    const pending = new PendingLogin(via, socket);
     const admitPeer = (address: string, port: number): string | undefined => {
       unhold();
       const peer = `${address}:${port}`;
@@ -249,11 +272,11 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
       .then((outcome) => {
         negotiating.delete(socket);
         unhold();
-        if (outcome.ok && closing === undefined && !evicted) {
+        if (outcome.ok && closing === undefined && !pending.evicted) {
           const connection = new Connection(outcome, context);
           connections.set(connection.id, connection);
           pendingOf.set(connection, pending);
-          pending.end = () => connection.session.end('login_timeout', EVICTED_MESSAGE);
+          pending.connection = connection;
           logger.info('connect', { peer: connection.peer, transport: outcome.transport, via: config.proxyProtocol ? via : undefined, connections: connections.size });
           return;
         }
@@ -261,7 +284,7 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
         if (outcome.ok) {
           outcome.stream.destroy();
           socket.destroy();
-        } else if (evicted) {
+        } else if (pending.evicted) {
           // Logged when it was evicted.
         } else if (outcome.reason === 'closed') {
           logger.info('disconnect', { peer: `${outcome.peerAddress}:${outcome.peerPort}`, reason: 'disconnected', via: config.proxyProtocol ? via : undefined });
@@ -433,13 +456,23 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
       every(TOKEN_PRUNE_MS, 'resume_token_prune', pruneTokens);
       every(ACTIVITY_FLUSH_MS, 'activity_flush', flushActivity);
       every(SWEEP_MS, 'write_timeout_sweep', sweepStalled);
+      if (config.heartbeatMs > 0) {
+        // One timer for every connection's heartbeat, not one each (a Timeout and its arguments: about 0.2 kB per idle connection).
+        const beat = setInterval(() => {
+          for (const connection of connections.values()) connection.heartbeat();
+        }, config.heartbeatMs);
+        beat.unref();
+        timers.push(beat);
+      }
       history.start();
+      stopIdleTrim = startIdleTrim(config.idleTrimMs);
       return address;
     },
 
     close() {
       closing ??= (async () => {
         for (const timer of timers) clearInterval(timer);
+        stopIdleTrim();
         const stopped = new Promise<void>((resolve) => (server === undefined ? resolve() : server.close(() => resolve())));
         for (const socket of negotiating) socket.destroy();
         const deadline = Date.now() + config.shutdownGraceMs;

@@ -23,6 +23,8 @@ export interface ServerConfig extends SharedConfig {
   readonly writeTimeoutMs: number;
   /** Longest a busy room's broadcasts wait to be written together (0 = every event-loop turn). */
   readonly flushWindowMs: number;
+  /** After this long with little allocation, one young-generation GC lets V8 shrink it (0 = never). */
+  readonly idleTrimMs: number;
   readonly rateLimitPerSecond: number;
   readonly rateBurst: number;
   readonly maxConnections: number;
@@ -97,6 +99,7 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
   { key: 'sendQueueBytes', flag: 'sendq', env: 'CHAT_SENDQ', kind: 'size', default: '1MiB', zeroDisables: true, min: 1024, help: 'output queued for one client before it is dropped as a slow consumer' },
   { key: 'writeTimeoutMs', flag: 'write-timeout', env: 'CHAT_WRITE_TIMEOUT', kind: 'duration', default: '15s', zeroDisables: true, help: 'a client whose pending output makes no progress this long is dropped' },
   { key: 'flushWindowMs', flag: 'flush-window', env: 'CHAT_FLUSH_WINDOW', kind: 'duration', default: '4ms', zeroDisables: true, max: 100, help: 'while messages keep coming, broadcasts may wait up to this long to share one write per client (never when the server is quiet; joins and leaves alone up to 50 ms); 0 = write every event-loop turn' },
+  { key: 'idleTrimMs', flag: 'idle-trim', env: 'CHAT_IDLE_TRIM', kind: 'duration', default: '5s', zeroDisables: true, min: 1000, max: 3_600_000, help: 'after this long with little JavaScript allocation, one young-generation garbage collection lets V8 give back the memory a burst grew it to (about 30 MB); 0 = never' },
   { key: 'rateLimitPerSecond', flag: 'rate-limit', env: 'CHAT_RATE_LIMIT', kind: 'count', default: '5', zeroDisables: true, max: 1_000_000, help: 'lines per second per user after the burst' },
   { key: 'rateBurst', flag: 'rate-burst', env: 'CHAT_RATE_BURST', kind: 'count', default: '10', min: 1, max: 1_000_000, help: 'lines a user may send at once before the rate limit applies' },
   { key: 'maxConnections', flag: 'max-connections', env: 'CHAT_MAX_CONNECTIONS', kind: 'count', default: '10000', zeroDisables: true, help: 'open connections in all' },

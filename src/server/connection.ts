@@ -15,7 +15,7 @@ import { Outbox, type FlushScheduler } from './outbox.js';
 import type { EndReason, Presence, Seat } from './presence.js';
 import type { Room, RoomMember } from './room.js';
 import { Session, type DirectOutcome, type SessionHost, type SessionOptions } from './session.js';
-import type { OpenedTransport, TransportKind } from './transport.js';
+import { dropNegotiationListener, type OpenedTransport, type TransportKind } from './transport.js';
 
 /** What a connection needs from its server. */
 export interface ConnectionContext {
@@ -67,7 +67,8 @@ function sessionOptions(ctx: ConnectionContext): SessionOptions {
 /**
  * Glue between one socket and one Session: bytes in through the LineSplitter,
  * events out through the mode's codec and the Outbox, and the connection's
- * timers (greeting, login, heartbeat). The chat rules are the Session's;
+ * timers (greeting, login; the heartbeat is one server-wide tick calling
+ * `heartbeat()`). The chat rules are the Session's;
  * presence is the Seat's, which the connection holds from login on. The
  * rules kept here are about the transport: the pre-login byte budget, the
  * heartbeat's missed pings, and ending only after every received line.
@@ -89,7 +90,6 @@ export class Connection implements SessionHost, RoomMember {
   #preLoginBytes = 0;
   #greetingTimer: NodeJS.Timeout | undefined;
   #loginTimer: NodeJS.Timeout | undefined;
-  #heartbeatTimer: NodeJS.Timeout | undefined;
   #heardSinceTick = true;
   #missedPings = 0;
   /** From a successful login on: this user's presence. */
@@ -134,6 +134,8 @@ export class Connection implements SessionHost, RoomMember {
     socket.on('end', Connection.#onEnd);
     socket.on('error', Connection.#onError);
     socket.on('close', Connection.#onClose);
+    // Ours is attached: the transport's stand-in error listener is no longer needed.
+    if (socket === this.#tcp) dropNegotiationListener(this.#tcp);
     // The transport may have paused the socket while it looked at the first bytes.
     socket.resume();
     this.#greetingTimer = setTimeout(Connection.#onGreetingDue, Math.max(0, GREETING_DELAY_MS - opened.silentMs), this);
@@ -233,11 +235,11 @@ export class Connection implements SessionHost, RoomMember {
     this.ctx.loggedIn(this);
     this.#seat!.enter(this);
     this.ctx.logger.info('login', { user: username, peer: this.peer, mode: this.mode, transport: this.transport, session: this.id });
-    const { heartbeatMs, idleTimeoutMs } = this.ctx.config;
-    if (this.mode === 'json' && heartbeatMs > 0) this.#heartbeatTimer = setInterval(Connection.#onHeartbeat, heartbeatMs, this);
+    const { idleTimeoutMs } = this.ctx.config;
     if (this.mode === 'text' && idleTimeoutMs > 0) {
       this.#tcp.setTimeout(idleTimeoutMs);
-      this.#tcp.on('timeout', () => this.session.end('timeout'));
+      Connection.#owners.set(this.#tcp, this);
+      this.#tcp.on('timeout', Connection.#onIdle);
     }
   }
 
@@ -332,8 +334,8 @@ export class Connection implements SessionHost, RoomMember {
     connection.#loginTimer = undefined;
     if (connection.session.state !== 'chatting') connection.session.end('login_timeout');
   }
-  static #onHeartbeat(connection: Connection): void {
-    connection.#heartbeat();
+  static #onIdle(this: Duplex): void {
+    Connection.#owners.get(this)?.session.end('timeout');
   }
 
   #receive(chunk: Buffer): void {
@@ -370,8 +372,13 @@ export class Connection implements SessionHost, RoomMember {
     this.session.streamEnded();
   }
 
-  /** JSON mode: a ping after an interval of silence; a fourth silent interval ends it. */
-  #heartbeat(): void {
+  /**
+   * The server's heartbeat tick, every `--heartbeat` (one timer for all
+   * connections). JSON mode, logged in: a ping after an interval of silence;
+   * a fourth silent interval ends it. Others ignore it.
+   */
+  heartbeat(): void {
+    if (this.#seat === undefined || this.#closed || this.session.mode !== 'json') return;
     if (this.#heardSinceTick) {
       this.#heardSinceTick = false;
       return;
@@ -432,7 +439,6 @@ export class Connection implements SessionHost, RoomMember {
     this.#held = undefined;
     this.#clearTimer('greeting');
     this.#clearTimer('login');
-    clearInterval(this.#heartbeatTimer);
     if (this.#seat !== undefined) {
       this.#seat.leave(reason, detail, this.#endWritten);
       this.ctx.logger.info('logout', { user: this.username, peer: this.peer, reason, session: this.id });

@@ -2,7 +2,7 @@ import type { ThrottleKind } from '../store/schema.js';
 import type { ServerConfig } from './config.js';
 import { failuresInWindow, isLockedAt, type ThrottleRecord } from '../store/throttles.js';
 import { parseCidrList, type CidrList } from './cidr.js';
-import { isPostgresUrl } from '../store/dialects/postgres.js';
+import { isPostgresUrl } from '../store/dialects/postgres-url.js';
 import { redactUrl } from '../util/redact-url.js';
 
 /**

@@ -6,7 +6,8 @@ import { declareOptions, readOptionValues } from '../config/commander-options.js
 import { EXIT_USAGE, isRequestedOutput, unexpectedArgument, usageMessage } from '../config/usage.js';
 import { DURATION_RULE, SIZE_RULE } from '../config/value-grammar.js';
 import { VERSION } from '../package-info.js';
-import { BusError, RedisBus } from '../bus/redis-bus.js';
+import { BusError } from '../bus/bus-error.js';
+import type { RedisBus } from '../bus/redis-bus.js';
 import { redactUrl } from '../util/redact-url.js';
 import { InstanceConflictError } from './instance-registry.js';
 import { StoreError } from '../store/errors.js';
@@ -75,8 +76,10 @@ function parseArgs(argv: string[]): Record<string, string | undefined> | undefin
 }
 
 /** With --bus: the bus to the other instances (started by the server), under the configured key prefix. */
-function clusterDeps(config: ServerConfig, logger: Logger): { bus?: RedisBus; busPrefix?: string } {
+async function clusterDeps(config: ServerConfig, logger: Logger): Promise<{ bus?: RedisBus; busPrefix?: string }> {
   if (config.bus === '') return {};
+  // Loaded only with a bus: ioredis costs a single server about 20 MB.
+  const { RedisBus } = await import('../bus/redis-bus.js');
   // Closing waits at most 1 s for Redis to take the last messages: the whole shutdown must fit SHUTDOWN_DEADLINE_MS.
   return { bus: new RedisBus({ url: config.bus, instanceId: randomUUID(), keyPrefix: config.busPrefix, closeTimeoutMs: 1000, log: logger }), busPrefix: config.busPrefix };
 }
@@ -94,7 +97,7 @@ async function main(): Promise<void> {
   const logger = createLogger((line) => process.stdout.write(line));
   const store = await openStore({ file: config.dbFile, create: true, busyTimeoutMs: config.busyTimeoutMs, poolSize: config.dbPoolSize });
   const hasher = new HashPool({ size: config.hashWorkers, maxQueue: config.loginQueue === 0 ? Number.MAX_SAFE_INTEGER : config.loginQueue });
-  const server = await createChatServer({ config, store, hasher, logger, serverName: `chat-server/${VERSION}`, tls: tls?.secureContext, ...clusterDeps(config, logger) });
+  const server = await createChatServer({ config, store, hasher, logger, serverName: `chat-server/${VERSION}`, tls: tls?.secureContext, ...(await clusterDeps(config, logger)) });
 
   let address;
   try {

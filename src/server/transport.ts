@@ -143,6 +143,11 @@ class EarlyReader {
 
 function ignoreSocketError(): void {}
 
+/** The stream's owner has its own error listener now: the one added during negotiation goes (an idle connection keeps one listener, not an array of two). */
+export function dropNegotiationListener(socket: Socket): void {
+  socket.off('error', ignoreSocketError);
+}
+
 function refuseWith(socket: Socket, line: string | undefined): void {
   if (socket.destroyed) return;
   if (line === undefined) {

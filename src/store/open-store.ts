@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { Migrator, sql, type Kysely, type MigrationProvider } from 'kysely';
 import { migrations } from '../../migrations/index.js';
 import { dialectOf, inTransaction, type StoreDialect } from './dialects/dialect.js';
-import { isPostgresUrl, openPostgres } from './dialects/postgres.js';
+import { isPostgresUrl } from './dialects/postgres-url.js';
 import { redactUrl } from '../util/redact-url.js';
 import { openSqlite } from './dialects/sqlite.js';
 import { StoreError } from './errors.js';
@@ -77,7 +77,8 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   const postgres = isPostgresUrl(options.file);
   const file = postgres ? redactUrl(options.file) : resolve(options.file);
   const db = postgres
-    ? await openPostgres({ url: options.file, poolSize: options.poolSize ?? DEFAULT_POOL_SIZE, lockTimeoutMs: busyTimeoutMs })
+    ? // Loaded only here: a server on SQLite never loads pg.
+      await (await import('./dialects/postgres.js')).openPostgres({ url: options.file, poolSize: options.poolSize ?? DEFAULT_POOL_SIZE, lockTimeoutMs: busyTimeoutMs })
     : await openSqlite({ file, create: options.create, busyTimeoutMs, thread: options.thread ?? 'worker' });
   const dialect = dialectOf(db);
   const store: Store = {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { copyStore, type CopyCounts } from '../../store/copy.js';
-import { isPostgresUrl } from '../../store/dialects/postgres.js';
+import { isPostgresUrl } from '../../store/dialects/postgres-url.js';
 import { describeStoreLocation, openStore } from '../../store/open-store.js';
 import type { AdminDeps } from '../deps.js';
 import { CliError, EXIT_USAGE } from '../errors.js';

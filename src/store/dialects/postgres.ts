@@ -154,9 +154,7 @@ function innerOf(connection: DatabaseConnection): DatabaseConnection {
   return connection instanceof TranslatingConnection ? connection.inner : connection;
 }
 
-export function isPostgresUrl(value: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(value);
-}
+export { isPostgresUrl } from './postgres-url.js';
 
 
 export interface PostgresOpenOptions {

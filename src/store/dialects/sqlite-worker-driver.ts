@@ -18,6 +18,16 @@ import {
 import { StoreError } from '../errors.js';
 import type { SqliteFailure, SqliteReply, SqliteRequest, SqliteWorkerData } from './sqlite-protocol.js';
 
+/**
+ * The store worker's young generation: statements and their rows are small
+ * and short-lived, so 1 MiB semi-spaces (3 MiB of young generation: two
+ * semi-spaces and as much for new large objects; V8's default grows them to
+ * 16 MiB each during a burst of logins) are plenty. The old generation
+ * keeps V8's default: a history replay or a big who list must never run the
+ * thread out of heap. docs/performance.md has the numbers.
+ */
+const STORE_WORKER_LIMITS = { maxYoungGenerationSizeMb: 3 };
+
 /** A failure of a statement run in the store worker, with SQLite's extended result code (as better-sqlite3's SqliteError has it). */
 export class SqliteWorkerError extends Error {
   override readonly name = 'SqliteError';
@@ -52,7 +62,7 @@ export class SqliteWorker {
   private constructor(data: SqliteWorkerData, translate: (error: unknown) => unknown, opened: Pending) {
     this.#translate = translate;
     this.#pending.set(0, opened);
-    this.#worker = new Worker(workerScript(), { workerData: data });
+    this.#worker = new Worker(workerScript(), { workerData: data, resourceLimits: STORE_WORKER_LIMITS });
     this.#worker.on('message', (reply: SqliteReply) => this.#settle(reply));
     this.#worker.on('error', (error) => this.#fail(`store worker failed: ${error.message}`, error));
     this.#exited = new Promise((resolve) => {

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import SqliteDatabase from 'better-sqlite3';
+import type SqliteDatabase from 'better-sqlite3';
 import { Kysely, SqliteAdapter, SqliteDialect, sql, type DialectAdapter } from 'kysely';
 import { StoreError } from '../errors.js';
 import type { Database } from '../schema.js';
@@ -74,9 +74,11 @@ export async function openSqlite(options: SqliteOpenOptions): Promise<Kysely<Dat
     const worker = await SqliteWorker.open({ file, busyTimeoutMs: options.busyTimeoutMs }, translate);
     return new Kysely<Database>({ dialect: new SqliteWorkerDialect(worker, () => new ChatSqliteAdapter()) });
   }
+  // Loaded only here: the server opens SQLite on its worker thread, and its main thread never needs the addon.
+  const { default: Sqlite } = await import('better-sqlite3');
   let raw: SqliteDatabase.Database;
   try {
-    raw = new SqliteDatabase(file, { timeout: options.busyTimeoutMs });
+    raw = new Sqlite(file, { timeout: options.busyTimeoutMs });
   } catch (error) {
     throw translate(error);
   }
