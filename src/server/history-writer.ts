@@ -30,8 +30,8 @@ const DROP_LOG_MS = 1000;
  * appends to a bounded buffer; batches are written one at a time, each in one
  * statement (one transaction), at most `intervalMs` after their first
  * message (at once when `maxBatch` are waiting). A failed batch stays in front of the buffer and is
- * written again (an id already stored is skipped, so a retry never doubles a
- * message). When the store stays away long enough for the buffer to fill,
+ * written again, skipping the ids already stored, so a retry never doubles a
+ * message. When the store stays away long enough for the buffer to fill,
  * the oldest unwritten messages are dropped: the newest are what a login
  * replays.
  */
@@ -113,7 +113,8 @@ export class HistoryWriter {
     this.#inFlight = batch;
     try {
       // One statement: its own transaction, and one round trip to the store.
-      await insertMessages(this.db, batch);
+      // After a failure the batch may be in the store already (a COMMIT whose answer was lost): stored ids are skipped then.
+      await insertMessages(this.db, batch, { skipStored: this.#failing });
       this.#written += batch.length;
       this.#retryMs = this.options.intervalMs;
       if (this.#failing) this.logger.info('history_write_recovered', { buffered: this.#pending.length });

@@ -20,20 +20,28 @@ export interface StoredMessage {
  * bound values per row (the history writer runs on the server's event loop,
  * next to the fan-out), and a batch has no bound-parameter limit.
  */
-export async function insertMessages(db: Kysely<Database>, messages: readonly StoredMessage[]): Promise<void> {
+/**
+ * `skipStored`: ids already stored are skipped instead of failing the whole
+ * statement. For a batch written again after a failure whose outcome is not
+ * known (a COMMIT lost with its connection may have applied). Not the
+ * default: on PostgreSQL `ON CONFLICT` makes every row a speculative insert,
+ * 12-15 µs of the database's CPU per row against 6-9 without
+ * (docs/performance.md); a plain batch that meets a stored id fails, and its
+ * retry skips it.
+ */
+export async function insertMessages(db: Kysely<Database>, messages: readonly StoredMessage[], options: { skipStored?: boolean } = {}): Promise<void> {
   if (messages.length === 0) return;
   const rows = JSON.stringify(messages.map((m) => [m.id, m.from, usernameKey(m.from), m.text, m.ts]));
+  const ifAbsent = options.skipStored === true ? sql` on conflict (id) do nothing` : sql``;
   if (dialectOf(db).name === 'postgres') {
     // jsonb: parsed once into binary form; with json each `->>` parses its element's text again (twice the database's CPU per row).
     await sql`insert into messages (id, username, username_key, text, ts)
-      select r ->> 0, r ->> 1, r ->> 2, r ->> 3, r ->> 4 from jsonb_array_elements(${rows}::jsonb) as r
-      on conflict (id) do nothing`.execute(db);
+      select r ->> 0, r ->> 1, r ->> 2, r ->> 3, r ->> 4 from jsonb_array_elements(${rows}::jsonb) as r${ifAbsent}`.execute(db);
   } else {
     // jsonb (SQLite 3.45+; better-sqlite3 bundles its own): parsed once, a fifth cheaper than json_each of the text.
     // `where true`: SQLite's grammar needs it between INSERT ... SELECT and ON CONFLICT.
     await sql`insert into messages (id, username, username_key, text, ts)
-      select value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 from jsonb_each(jsonb(${rows})) where true
-      on conflict (id) do nothing`.execute(db);
+      select value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 from jsonb_each(jsonb(${rows})) where true${ifAbsent}`.execute(db);
   }
 }
 

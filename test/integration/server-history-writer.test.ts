@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { History } from '../../src/server/history.js';
 import { HistoryWriter } from '../../src/server/history-writer.js';
 import { createLogger } from '../../src/server/log.js';
-import { countMessages, recentMessages } from '../../src/store/history.js';
+import { countMessages, insertMessages, recentMessages } from '../../src/store/history.js';
 import { openStore } from '../../src/store/open-store.js';
 import { holdWriteLock } from '../helpers/db-lock.js';
 import { eventually } from '../helpers/db-peek.js';
@@ -59,6 +59,30 @@ describe('history writer and replay on a locked store', () => {
       expect(kept.at(-1)).toBe('m25');
       expect(kept.length + writer.stats().dropped).toBe(25);
     } finally {
+      await store.close();
+      await dir.remove();
+    }
+  }, 40_000);
+
+  it('a batch that meets a message already stored (a commit whose answer was lost) is written again without it: nothing doubled, nothing lost', async () => {
+    const dir = await makeTempDir('chat-history-');
+    const lines: string[] = [];
+    const store = await openStore({ file: dir.file('chat.db'), create: true });
+    const writer = new HistoryWriter(store.db, createLogger((line) => lines.push(line)), { intervalMs: 20, maxBatch: 50, maxBuffered: 100 });
+    const stored = (n: number) => ({ id: message(n).id, from: 'shon', text: `m${n}`, ts: message(n).ts });
+    try {
+      // Messages 1-3 are in the store already, as a batch committed just before its connection went would leave them.
+      await insertMessages(store.db, [1, 2, 3].map(stored));
+      for (let n = 1; n <= 6; n++) writer.record(stored(n));
+      await eventually(() => writer.stats().written === 6, 10_000, 'the batch written on its retry');
+      expect(lines.filter((l) => l.includes('history_write_failed'))).toHaveLength(1);
+      expect((await recentMessages(store.db, 100)).map((m) => m.text)).toEqual(['m1', 'm2', 'm3', 'm4', 'm5', 'm6']);
+      // Back to plain batches once a write succeeded.
+      writer.record(stored(7));
+      await eventually(() => writer.stats().written === 7, 10_000, 'the next batch');
+      expect(await countMessages(store.db)).toBe(7);
+    } finally {
+      await writer.stop(Date.now() + 1000);
       await store.close();
       await dir.remove();
     }

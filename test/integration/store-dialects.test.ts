@@ -143,11 +143,13 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       expect((await queryAudit(db, { username: 'shon', limit: 10 })).map((r) => r.event)).toEqual(['user_disable', 'user_add']);
     });
 
-    it('stores history in batches (a repeated id is skipped), replays the newest oldest first, filters, retains in bounded batches and purges', async () => {
+    it('stores history in batches (a repeated id fails a plain batch whole, and is skipped by a retry), replays the newest oldest first, filters, retains in bounded batches and purges', async () => {
       const { db } = await (await fresh(kind)).open();
       const msg = (i: number, from = 'Shon') => ({ id: `0mi${String(i).padStart(6, '0')}000-tag`, from, text: `line ${i}`, ts: new Date(Date.UTC(2026, 11, 1, 0, 0, i)).toISOString() });
       await writeTransaction(db, (trx) => insertMessages(trx, Array.from({ length: 600 }, (_, i) => msg(i, i % 2 === 0 ? 'Shon' : 'ada'))));
-      await writeTransaction(db, (trx) => insertMessages(trx, [msg(599, 'ada'), msg(600, 'ada')]));
+      await expect(writeTransaction(db, (trx) => insertMessages(trx, [msg(599, 'ada'), msg(600, 'ada')]))).rejects.toThrow();
+      expect(await countMessages(db)).toBe(600);
+      await writeTransaction(db, (trx) => insertMessages(trx, [msg(599, 'ada'), msg(600, 'ada')], { skipStored: true }));
       expect(await countMessages(db)).toBe(601);
       const recent = await recentMessages(db, 3);
       expect(recent.map((m) => m.text)).toEqual(['line 598', 'line 599', 'line 600']);
