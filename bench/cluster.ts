@@ -25,7 +25,7 @@ import { acceptsConnections, haproxyConfig } from './haproxy.js';
 import { adminQuery, createDatabase } from './postgres.js';
 import { cpuMs } from './proc.js';
 import { nowMs, sleep, spread, summarizeLatencies, type CountersResult, type LatencySummary, type SaturateResult, type Spread } from './common.js';
-import { authenticate } from './resume-storm.js';
+import { authenticate, BACKOFF_MAX_MS, BACKOFF_MIN_MS } from './resume-storm.js';
 
 export interface ClusterPlan {
   clients: number;
@@ -296,8 +296,13 @@ async function startHaproxy(backends: readonly number[], deps: ClusterDeps): Pro
 // ---- the scenario ----
 
 const FAILOVER_PASSWORD = 'bench-failover-pw';
-/** Beyond deps.limits: every password check waits its turn (no server_busy), no failed-login throttling. */
-const CLUSTER_FLAGS = ['--login-queue', '0', '--throttle-window', '0'];
+/**
+ * Beyond deps.limits: no failed-login throttling (every client is 127.0.0.1). The login queue keeps its
+ * default bound, as a deployment's: past it a login is told server_busy and comes back after chat-client's
+ * backoff. (Unbounded, a password storm at cost 12 queued checks for longer than a client waits, the client
+ * gave up and came back, and the abandoned checks ran anyway: a livelock, 132 of 300 back in 240 s.)
+ */
+const CLUSTER_FLAGS = ['--throttle-window', '0'];
 
 /** One failover login or resume that gets no answer in this long is made again: chat-client's own login timeout. */
 const ATTEMPT_TIMEOUT_MS = 30_000;
@@ -496,8 +501,8 @@ async function measureConfig(config: ConfigName, instances: Instance[], redisPid
  * password mode switches the users' hashes to cost 12 between the first
  * logins and the kill, so only the failover pays cost 12 (as a deployment at
  * the default cost does), not the bench's setup. A refusal (server_busy, or
- * already_logged_in while the dead instance's rows still stand) is retried
- * after 100-200 ms.
+ * already_logged_in while the dead instance's rows still stand) is retried:
+ * after chat-client's backoff when busy, after 100-200 ms otherwise.
  */
 async function failover(mode: 'resume' | 'password', users: string[], victim: Instance, survivors: Instance[], dbUrl: string, plan: ClusterPlan): Promise<FailoverResult> {
   const setupStarted = nowMs();
@@ -527,6 +532,7 @@ async function failover(mode: 'resume' | 'password', users: string[], victim: In
   const comeBack = (entry: { token: string }, index: number): Promise<net.Socket | undefined> => {
     const port = survivors[index % survivors.length]!.port;
     let request: Record<string, unknown> = mode === 'resume' ? { type: 'resume', token: entry.token } : { type: 'login', username: users[index]!, password: FAILOVER_PASSWORD };
+    let busyBackoff = BACKOFF_MIN_MS;
     const attempt = async (): Promise<net.Socket | undefined> => {
       for (;;) {
         if (nowMs() - killedAt > plan.failoverTimeoutMs) return undefined;
@@ -554,7 +560,11 @@ async function failover(mode: 'resume' | 'password', users: string[], victim: In
           return undefined;
         }
         retries[reason] = (retries[reason] ?? 0) + 1;
-        await sleep(100 + Math.random() * 100);
+        // Busy: chat-client's backoff (0.25 s doubling to 10 s, ±50 %). Otherwise (the dead instance's seat still held) soon again.
+        if (reason === 'server_busy') {
+          await sleep(busyBackoff * (0.5 + Math.random()));
+          busyBackoff = Math.min(busyBackoff * 2, BACKOFF_MAX_MS);
+        } else await sleep(100 + Math.random() * 100);
       }
     };
     return attempt();

@@ -60,8 +60,8 @@ const PASSWORD = 'bench-resume-pw';
  * backoff (0.25 s doubling to 10 s, ±50%), as chat-client does.
  */
 const FLAGS = ['--rate-limit', '0', '--max-connections', '0', '--max-per-address', '0', '--max-prelogin', '0', '--max-prelogin-per-address', '0', '--max-prelogin-per-prefix', '0', '--heartbeat', '0', '--login-timeout', '0', '--throttle-window', '0'];
-const BACKOFF_MIN_MS = 250;
-const BACKOFF_MAX_MS = 10_000;
+export const BACKOFF_MIN_MS = 250;
+export const BACKOFF_MAX_MS = 10_000;
 const PHASE_TIMEOUT_MS = 15 * 60_000;
 
 /** One JSON-mode connection that logs in (or resumes) once and reports its login_ok. */
