@@ -22,7 +22,7 @@ import { hashPassword } from '../src/accounts/passwords.js';
 import { openStore, writeTransaction } from '../src/store/open-store.js';
 import { insertUser } from '../src/store/users.js';
 import { acceptsConnections, haproxyConfig } from './haproxy.js';
-import { adminQuery, createDatabase } from './postgres.js';
+import { adminQuery, BENCH_POSTGRES_URL, createDatabase } from './postgres.js';
 import { cpuMs } from './proc.js';
 import { nowMs, sleep, spread, summarizeLatencies, type CountersResult, type LatencySummary, type SaturateResult, type Spread } from './common.js';
 import { authenticate, BACKOFF_MAX_MS, BACKOFF_MIN_MS } from './resume-storm.js';
@@ -58,7 +58,7 @@ export function defaultClusterPlan(quick: boolean, rounds: number | undefined, d
     // 1000 at cost 12 would hold two loaded cores for many minutes: the rate of a few hundred tells the same (it is bcrypt-bound).
     passwordFailoverUsers: quick ? 5 : 300,
     failoverTimeoutMs: quick ? 20_000 : 240_000,
-    postgresUrl: process.env.CHAT_TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+    postgresUrl: BENCH_POSTGRES_URL,
   };
 }
 

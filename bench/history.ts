@@ -22,7 +22,6 @@
  * this file owns the stores (the PostgreSQL databases it creates are dropped
  * at the end, however the run ends) and the summary.
  */
-import type { ChildProcess } from 'node:child_process';
 import { copyFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -34,7 +33,8 @@ import { openStore, writeTransaction } from '../src/store/open-store.js';
 import { insertUser, usernameKey } from '../src/store/users.js';
 import { redactUrl } from '../src/util/redact-url.js';
 import { inTurn, nowMs, sleep, spread, summarizeLatencies, type LatencySummary, type Spread } from './common.js';
-import { adminQuery, createDatabase, type BenchDatabase } from './postgres.js';
+import type { Instance } from './cluster.js';
+import { adminQuery, BENCH_POSTGRES_URL, createDatabase, type BenchDatabase } from './postgres.js';
 import { cpuTicks, TICKS_PER_SECOND } from './proc.js';
 
 export type StoreKind = 'sqlite' | 'postgres';
@@ -78,18 +78,14 @@ export function defaultHistoryPlan(quick: boolean): Omit<HistoryPlan, 'saturatio
     crashRounds: quick ? 2 : 5,
     crashRate: 200,
     limit: 50,
-    postgresUrl: process.env.CHAT_TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+    postgresUrl: BENCH_POSTGRES_URL,
   };
 }
 
 // ---- what run.ts provides ----
 
-export interface BenchServer {
-  port: number;
-  pid: number;
-  child: ChildProcess;
-  stop(): Promise<void>;
-}
+/** A chat-server the bench started: the same shape the cluster scenario's instances have. */
+export type BenchServer = Instance;
 
 /** The part of run.ts's saturation round this scenario reads. */
 export interface SaturationRoundLike {

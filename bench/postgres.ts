@@ -6,6 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
+/** Where the benches create (and drop) their databases: CHAT_TEST_POSTGRES, as for the tests, or the local server. */
+export const BENCH_POSTGRES_URL = process.env.CHAT_TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
 export interface BenchDatabase {
   /** The server URL with this database's name. */
   url: string;

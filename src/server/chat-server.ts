@@ -167,6 +167,14 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
   let closing: Promise<void> | undefined;
   let stopIdleTrim = (): void => undefined;
 
+  /** A connection leaves the pre-login pool (logged in, or gone) and its pending login is dropped. */
+  const forgetPending = (connection: Connection): void => {
+    const pending = pendingOf.get(connection);
+    if (pending === undefined) return;
+    preLogin.remove(pending);
+    pendingOf.delete(connection);
+  };
+
   const context: ConnectionContext = {
     config,
     room,
@@ -180,18 +188,12 @@ export async function createChatServer(deps: ChatServerDeps): Promise<ChatServer
     now,
     nextMessageId: () => ids.next(),
     loggedIn(connection) {
-      const pending = pendingOf.get(connection);
-      if (pending === undefined) return;
-      preLogin.remove(pending);
-      pendingOf.delete(connection);
+      forgetPending(connection);
     },
     closed(connection) {
       if (!connections.delete(connection.id)) return;
       open.remove(connection.peerAddress);
-      const pending = pendingOf.get(connection);
-      if (pending === undefined) return;
-      preLogin.remove(pending);
-      pendingOf.delete(connection);
+      forgetPending(connection);
     },
   };
 

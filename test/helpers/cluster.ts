@@ -106,16 +106,8 @@ export async function deleteKeys(prefix: string): Promise<void> {
   }
 }
 
-/** Polls `probe` until it returns a value other than undefined; rejects after `timeoutMs`. */
-export async function eventually<T>(probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+/** The cluster tests' polling: db-peek's, which takes async probes too. */
+export { eventually } from './db-peek.js';
 
 /** `--bus` and `--bus-prefix` for instances sharing a database in a test: a prefix of its own on the test Redis; `cleanup` deletes its keys. */
 export function testBus(): { args: string[]; cleanup: () => Promise<void> } {

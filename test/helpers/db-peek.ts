@@ -27,13 +27,16 @@ export function auditRows(dbFile: string, event?: string): AuditRowLite[] {
     : queryDb<AuditRowLite>(dbFile, 'select * from audit_log where event = ? order by id', event);
 }
 
-/** Polls until `probe` returns a value (store writes land asynchronously); rejects after `timeoutMs`. */
-export async function eventually<T>(probe: () => T | undefined | false, timeoutMs = 5000, what = 'condition'): Promise<T> {
+/**
+ * Polls until `probe` (sync or async) returns a value other than undefined or
+ * false (store writes land asynchronously), every `pollMs`; rejects after `timeoutMs`.
+ */
+export async function eventually<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 5000, what = 'condition', pollMs = 25): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = probe();
+    const value = await probe();
     if (value !== undefined && value !== false) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
 }

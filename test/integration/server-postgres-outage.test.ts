@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { runAdmin } from '../helpers/chat-server-process.js';
+import { eventually } from '../helpers/db-peek.js';
 import { TEST_POSTGRES_URL } from '../helpers/postgres.js';
 import { onCleanup, startServer } from '../helpers/server-fixture.js';
 import { postgresReady } from '../helpers/store-targets.js';
@@ -14,16 +15,6 @@ import { WireClient, type JsonMessage } from '../helpers/wire-client.js';
 // connection to it terminated, for about 8 s.
 
 const withPostgres = await postgresReady();
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 type AuditJson = Array<{ event: string; username: string | null; outcome: string | null; reason: string | null; sessionId: string | null }>;
 
@@ -82,19 +73,29 @@ describe.skipIf(!withPostgres)('PostgreSQL goes away for 8 seconds under traffic
 
     // Back: the same connection logs in (the refusals cost nothing), the ends of the outage are written.
     await control.query(`alter database ${dbName} allow_connections true`);
-    const back = await until('a login after the outage', 20_000, async () => {
-      eve.sendJson({ type: 'login', username: 'eve', password: 'pw-eve' });
-      const reply = await eve.waitForJson((m) => m.type === 'login_failed' || m.type === 'login_ok', 10_000, busy.length);
-      busy.push(reply);
-      return reply.type === 'login_ok' ? reply : undefined;
-    });
+    const back = await eventually(
+      async () => {
+        eve.sendJson({ type: 'login', username: 'eve', password: 'pw-eve' });
+        const reply = await eve.waitForJson((m) => m.type === 'login_failed' || m.type === 'login_ok', 10_000, busy.length);
+        busy.push(reply);
+        return reply.type === 'login_ok' ? reply : undefined;
+      },
+      20_000,
+      'a login after the outage',
+      200,
+    );
     expect(back.type).toBe('login_ok');
     const audit = async () => JSON.parse((await runAdmin(['audit', '--json', '--limit', '1000', '--db', f.dbFile])).stdout) as AuditJson;
-    await until('the session ends of the outage in the audit log', 20_000, async () => {
-      const rows = await audit();
-      const ends = rows.filter((r) => r.event === 'session_end').map((r) => r.username);
-      return ends.includes('cid') && ends.includes('dee') ? rows : undefined;
-    });
+    await eventually(
+      async () => {
+        const rows = await audit();
+        const ends = rows.filter((r) => r.event === 'session_end').map((r) => r.username);
+        return ends.includes('cid') && ends.includes('dee') ? rows : undefined;
+      },
+      20_000,
+      'the session ends of the outage in the audit log',
+      200,
+    );
 
     // After a clean stop every session has exactly one end, and every successful login one row.
     await f.server.stop(15_000);

@@ -214,29 +214,14 @@ describe('session resumption', { timeout: 60_000 }, () => {
       // A reaper (instance-registry #reap) locks the dead instance's row, then deletes its sessions. A resume
       // that took the session row first and then waited for the instance row deadlocked with it, and one of
       // the two was aborted a second later (PostgreSQL's deadlock check): during a failover storm, a convoy.
-      const target = await createStoreTarget('postgres');
-      onCleanup(() => target.remove());
-      await importUsers(target.location, ['shon']);
-      const bus = testBus();
-      onCleanup(bus.cleanup);
-      const a = await startChatServer({ dbFile: target.location, args: bus.args });
-      onCleanup(() => a.stop());
-      const b = await startChatServer({ dbFile: target.location, args: bus.args });
-      onCleanup(() => b.stop());
-      const { token } = await loginOn(a.port, 'shon');
-      const reaper = new pg.Client({ connectionString: target.location });
-      await reaper.connect();
-      onCleanup(() => reaper.end().catch(() => undefined));
-      const [{ instance_id: holder }] = (await reaper.query<{ instance_id: string }>(`select instance_id from sessions where username = 'shon'`)).rows as [{ instance_id: string }];
+      const { b, token, sql: reaper, old, waitForResumeToBlock } = await sessionOnOtherInstance();
       await reaper.query('begin');
-      await reaper.query('select id from instances where id = $1 for update', [holder]);
+      await reaper.query('select id from instances where id = $1 for update', [old.instance_id]);
       const resuming = resumeOn(b.port, token);
-      // The resume is now waiting for a lock the reaper holds.
-      const database = new URL(target.location).pathname.slice(1);
-      await eventuallyAsync(async () => (await reaper.query(`select 1 from pg_stat_activity where datname = $1 and wait_event_type = 'Lock'`, [database])).rowCount! > 0, 10_000, 'the resume to wait for the reaper');
+      await waitForResumeToBlock('the resume to wait for the reaper');
       // Deleting the sessions does not wait for the resume (which would hold shon's row by now if it had taken it first).
       await reaper.query(`set local lock_timeout = '3s'`);
-      const deleted = await reaper.query(`delete from sessions where instance_id = $1 returning username`, [holder]);
+      const deleted = await reaper.query(`delete from sessions where instance_id = $1 returning username`, [old.instance_id]);
       expect(deleted.rows).toEqual([{ username: 'shon' }]);
       await reaper.query('commit');
       const { reply } = await resuming;
@@ -249,26 +234,12 @@ describe('session resumption', { timeout: 60_000 }, () => {
     it('a session that ends by itself while a resume on another instance replaces it is audited once', async () => {
       // The resume read the old row, then its own server took the row out and audited the end (the client left):
       // the resume's release finds nothing, and it must not write a second end ('replaced') for that session.
-      const target = await createStoreTarget('postgres');
-      onCleanup(() => target.remove());
-      await importUsers(target.location, ['shon']);
-      const bus = testBus();
-      onCleanup(bus.cleanup);
-      const a = await startChatServer({ dbFile: target.location, args: bus.args });
-      onCleanup(() => a.stop());
-      const b = await startChatServer({ dbFile: target.location, args: bus.args });
-      onCleanup(() => b.stop());
-      const { token } = await loginOn(a.port, 'shon');
-      const writer = new pg.Client({ connectionString: target.location });
-      await writer.connect();
-      onCleanup(() => writer.end().catch(() => undefined));
-      const [old] = (await writer.query<{ id: string; instance_id: string }>(`select id, instance_id from sessions where username = 'shon'`)).rows as [{ id: string; instance_id: string }];
+      const { b, token, sql: writer, old, waitForResumeToBlock } = await sessionOnOtherInstance();
       // As the old session's own server ends it: its row out, then its end audited, in one transaction.
       await writer.query('begin');
       await writer.query('delete from sessions where id = $1', [old.id]);
       const resuming = resumeOn(b.port, token);
-      const database = new URL(target.location).pathname.slice(1);
-      await eventuallyAsync(async () => (await writer.query(`select 1 from pg_stat_activity where datname = $1 and wait_event_type = 'Lock'`, [database])).rowCount! > 0, 10_000, 'the resume to wait for the row');
+      await waitForResumeToBlock('the resume to wait for the row');
       await writer.query(`insert into audit_log (ts, event, username, username_key, reason, instance_id, session_id) values ($1, 'session_end', 'shon', 'shon', 'disconnected', $2, $3)`, [new Date().toISOString(), old.instance_id, old.id]);
       await writer.query('commit');
       const { reply } = await resuming;
@@ -279,10 +250,30 @@ describe('session resumption', { timeout: 60_000 }, () => {
   });
 });
 
-async function eventuallyAsync(probe: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+/**
+ * Two instances on a PostgreSQL database of the test's own, shon logged in on
+ * the first (`old`: that session's row), and a connection of the test's own
+ * (`sql`) to play another transaction: a reaper, or the first instance ending
+ * the session. `waitForResumeToBlock` resolves once some statement waits for
+ * a lock that transaction holds.
+ */
+async function sessionOnOtherInstance() {
+  const target = await createStoreTarget('postgres');
+  onCleanup(() => target.remove());
+  await importUsers(target.location, ['shon']);
+  const bus = testBus();
+  onCleanup(bus.cleanup);
+  const a = await startChatServer({ dbFile: target.location, args: bus.args });
+  onCleanup(() => a.stop());
+  const b = await startChatServer({ dbFile: target.location, args: bus.args });
+  onCleanup(() => b.stop());
+  const { token } = await loginOn(a.port, 'shon');
+  const sql = new pg.Client({ connectionString: target.location });
+  await sql.connect();
+  onCleanup(() => sql.end().catch(() => undefined));
+  const [old] = (await sql.query<{ id: string; instance_id: string }>(`select id, instance_id from sessions where username = 'shon'`)).rows as [{ id: string; instance_id: string }];
+  const database = new URL(target.location).pathname.slice(1);
+  const waitForResumeToBlock = (what: string) =>
+    eventually(async () => (await sql.query(`select 1 from pg_stat_activity where datname = $1 and wait_event_type = 'Lock'`, [database])).rowCount! > 0, 10_000, what, 20);
+  return { b, token, sql, old, waitForResumeToBlock };
 }
