@@ -105,22 +105,25 @@ interface Options {
   serverBuild: string | undefined;
 }
 
+/** A wrong flag or value: one line, not a stack trace. */
+class BenchUsageError extends Error {}
+
 function parseOptions(argv: string[]): Options {
   const flag = (name: string): string | undefined => {
     const i = argv.indexOf(name);
     if (i === -1) return undefined;
     const value = argv[i + 1];
-    if (value === undefined || value.startsWith('--')) throw new Error(`${name} needs a value`);
+    if (value === undefined || value.startsWith('--')) throw new BenchUsageError(`${name} needs a value`);
     return value;
   };
   const known = new Set(['--cluster', '--failover-users', '--password-failover-users', '--quick', '--profile', '--only', '--duration', '--rounds', '--generators', '--server-args', '--node-flags', '--history-stores', '--history-parts', '--server-build']);
   // These two take a list of flags as one (quoted) value.
   const listAt = ['--server-args', '--node-flags'].map((name) => argv.indexOf(name));
-  for (const [i, arg] of argv.entries()) if (arg.startsWith('--') && !known.has(arg) && !listAt.some((at) => at !== -1 && i === at + 1)) throw new Error(`unknown flag ${arg}`);
+  for (const [i, arg] of argv.entries()) if (arg.startsWith('--') && !known.has(arg) && !listAt.some((at) => at !== -1 && i === at + 1)) throw new BenchUsageError(`unknown flag ${arg}`);
   const list = (at: number, name: string): string[] => {
     if (at === -1) return [];
     const raw = argv[at + 1];
-    if (raw === undefined) throw new Error(`${name} needs a value`);
+    if (raw === undefined) throw new BenchUsageError(`${name} needs a value`);
     return raw.split(/\s+/).filter((a) => a.length > 0);
   };
   const serverArgs = list(listAt[0]!, '--server-args');
@@ -160,7 +163,7 @@ function parseOptions(argv: string[]): Options {
   const positive = (name: string, raw: string | undefined, fallback: number): number => {
     if (raw === undefined) return fallback;
     const value = Number(raw);
-    if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`);
+    if (!Number.isFinite(value) || value <= 0) throw new BenchUsageError(`${name} must be a positive number`);
     return value;
   };
   plan.durationS = positive('--duration', flag('--duration'), plan.durationS);
@@ -169,7 +172,7 @@ function parseOptions(argv: string[]): Options {
   const onlyRaw = flag('--only');
   const only = new Set<ScenarioName>();
   for (const name of onlyRaw === undefined ? SCENARIOS : onlyRaw.split(',')) {
-    if (!(SCENARIOS as readonly string[]).includes(name)) throw new Error(`--only: unknown scenario ${name} (known: ${SCENARIOS.join(', ')})`);
+    if (!(SCENARIOS as readonly string[]).includes(name)) throw new BenchUsageError(`--only: unknown scenario ${name} (known: ${SCENARIOS.join(', ')})`);
     only.add(name as ScenarioName);
   }
   // Every scenario is bounded; the deadline is a last resort that grows with the requested work.
@@ -177,15 +180,15 @@ function parseOptions(argv: string[]): Options {
   // History: two stores, each with saturation, two latency loads, login storms and kill -9 rounds.
   if (only.has('history')) plan.deadlineS += (quick ? 300 : 900) + plan.rounds * plan.durationS * 30;
   const cluster = argv.includes('--cluster');
-  if (cluster && onlyRaw !== undefined) throw new Error('--cluster runs the cluster scenario alone: drop --only');
+  if (cluster && onlyRaw !== undefined) throw new BenchUsageError('--cluster runs the cluster scenario alone: drop --only');
   if (cluster) only.clear();
   // The cluster scenario bounds its own phases (failover at cost 12 can take minutes); this is the last resort above them.
   if (cluster) plan.deadlineS = quick ? 170 : 2400;
   const failoverRaw = flag('--failover-users');
-  if (failoverRaw !== undefined && !cluster) throw new Error('--failover-users is a flag of --cluster');
+  if (failoverRaw !== undefined && !cluster) throw new BenchUsageError('--failover-users is a flag of --cluster');
   const failoverUsers = failoverRaw === undefined ? undefined : Math.round(positive('--failover-users', failoverRaw, 1));
   const passwordRaw = flag('--password-failover-users');
-  if (passwordRaw !== undefined && !cluster) throw new Error('--password-failover-users is a flag of --cluster');
+  if (passwordRaw !== undefined && !cluster) throw new BenchUsageError('--password-failover-users is a flag of --cluster');
   const passwordFailoverUsers = passwordRaw === undefined ? undefined : Math.round(positive('--password-failover-users', passwordRaw, 1));
   // A quick run asked for many failover users needs the full run's phase bounds for that phase.
   if ((failoverUsers !== undefined || passwordFailoverUsers !== undefined) && quick) plan.deadlineS = 170 + 600;
@@ -193,7 +196,7 @@ function parseOptions(argv: string[]): Options {
     const raw = flag(name);
     if (raw === undefined) return [...all];
     const picked = raw.split(',');
-    for (const p of picked) if (!(all as readonly string[]).includes(p)) throw new Error(`${name}: unknown ${p} (known: ${all.join(', ')})`);
+    for (const p of picked) if (!(all as readonly string[]).includes(p)) throw new BenchUsageError(`${name}: unknown ${p} (known: ${all.join(', ')})`);
     return picked as T[];
   };
   const historyStores = subset('--history-stores', HISTORY_STORES);
@@ -1387,7 +1390,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 main().catch((error: unknown) => {
-  process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(error instanceof BenchUsageError ? `bench: ${error.message}\n` : `bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   killAll();
   if (workDir !== '') rmSync(workDir, { recursive: true, force: true });
   void cleanupStores().finally(() => process.exit(1));
