@@ -61,6 +61,8 @@ export class SessionEndWriter {
   readonly #retryMaxMs: number;
   readonly #batch: number;
   #pauseMs = 0;
+  /** Ends still to be written one per transaction, after a batch that held them failed for good: only the bad one is dropped. */
+  #singly = 0;
   #running: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
@@ -145,14 +147,19 @@ export class SessionEndWriter {
 
   async #drain(): Promise<void> {
     while (this.#queue.length > 0 && !this.#stopped) {
-      const batch = this.#queue.slice(0, this.#batch);
+      const batch = this.#queue.slice(0, this.#singly > 0 ? 1 : this.#batch);
       try {
         await this.#commit(batch);
       } catch (error) {
         if (!isTransientStoreError(error)) {
+          if (batch.length > 1) {
+            // One end the store refuses must not take the others of its batch with it: write them one by one.
+            this.#singly = batch.length;
+            continue;
+          }
           // A bug or a damaged row, not a passing fault: retrying cannot help, and it must not block the ends behind it.
-          this.logger.error('store_error', { during: 'session_end', ends: batch.length, error: error instanceof Error ? error.message : String(error) });
-          this.#queue.splice(0, batch.length);
+          this.logger.error('store_error', { during: 'session_end', session_id: batch[0]!.end.sessionId, error: error instanceof Error ? error.message : String(error) });
+          this.#removeWritten(1);
           continue;
         }
         // A connection lost during COMMIT leaves it unknown whether the batch was written; if it was, its rows are gone and the retry finds the ends in the log.
@@ -167,13 +174,18 @@ export class SessionEndWriter {
       }
       if (this.#pauseMs > 0) this.logger.info('store_recovered', { during: 'session_end', pending: this.#queue.length - batch.length });
       this.#pauseMs = 0;
-      this.#queue.splice(0, batch.length);
+      this.#removeWritten(batch.length);
       for (const item of batch) item.written?.();
-      if (this.#queue.length === 0) {
-        if (existsSync(this.options.spoolFile)) rmSync(this.options.spoolFile, { force: true });
-        for (const wake of this.#idle.splice(0)) wake();
-      }
     }
+  }
+
+  /** The first `count` ends are done with (written, or dropped for good). */
+  #removeWritten(count: number): void {
+    this.#queue.splice(0, count);
+    this.#singly = Math.max(0, this.#singly - count);
+    if (this.#queue.length > 0) return;
+    if (existsSync(this.options.spoolFile)) rmSync(this.options.spoolFile, { force: true });
+    for (const wake of this.#idle.splice(0)) wake();
   }
 
   async #commit(batch: ReadonlyArray<{ end: SessionEnd }>): Promise<void> {

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { migrations } from '../../migrations/index.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { appendAuditMany, queryAudit } from '../../src/store/audit.js';
 import { countMessages, deleteMessagesBefore, insertMessages, purgeMessages, queryMessages, recentMessages } from '../../src/store/history.js';
@@ -141,6 +140,14 @@ for (const kind of ['sqlite', 'postgres'] as const) {
         { ts: '2026-12-01T00:00:01.000Z', event: 'user_disable', username: 'Shon', actor: 'root' },
       ]);
       expect((await queryAudit(db, { username: 'shon', limit: 10 })).map((r) => r.event)).toEqual(['user_disable', 'user_add']);
+    });
+
+    it('audits the end of a session longer than 2^31 ms (24.8 days) and reads its duration back as a number', async () => {
+      const { db } = await (await fresh(kind)).open();
+      const thirtyDays = 30 * 24 * 3600 * 1000;
+      await appendAuditMany(db, [{ ts: at, event: 'session_end', username: 'bot', reason: 'quit', session_id: 's-long', duration_ms: thirtyDays }]);
+      const [row] = await queryAudit(db, { username: 'bot', limit: 1 });
+      expect(row?.duration_ms).toBe(thirtyDays);
     });
 
     it('stores history in batches (a repeated id fails a plain batch whole, and is skipped by a retry), replays the newest oldest first, filters, retains in bounded batches and purges', async () => {

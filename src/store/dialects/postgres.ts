@@ -164,6 +164,17 @@ export interface PostgresOpenOptions {
   lockTimeoutMs: number;
 }
 
+const INT8_OID = 20;
+/**
+ * pg's parsers, except bigint (counts, `audit_log.duration_ms`) as a number
+ * as SQLite gives it, not pg's default string: what this store keeps in a
+ * bigint stays far below 2^53.
+ */
+function chatTypeParser(oid: number, format?: 'text' | 'binary'): (value: string) => unknown {
+  if (oid === INT8_OID && format !== 'binary') return Number;
+  return pg.types.getTypeParser(oid, format as 'text');
+}
+
 /** Opens a pool on `url` and checks that the server answers. */
 export async function openPostgres(options: PostgresOpenOptions): Promise<Kysely<Database>> {
   const where = redactUrl(options.url);
@@ -174,6 +185,7 @@ export async function openPostgres(options: PostgresOpenOptions): Promise<Kysely
     // Also how long a statement waits for a free pooled connection: as long as it may wait for a lock, and then some.
     connectionTimeoutMillis: Math.round(options.lockTimeoutMs) + 5000,
     options: `-c lock_timeout=${Math.round(options.lockTimeoutMs)}`,
+    types: { getTypeParser: chatTypeParser as typeof pg.types.getTypeParser },
   });
   // An idle pooled connection that the server drops must not crash the process.
   pool.on('error', () => undefined);
