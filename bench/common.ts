@@ -130,6 +130,14 @@ export interface PaceStartRequest {
   rate: number;
   /** Spread the senders' sends over each period instead of sending together (default: together). */
   stagger?: boolean;
+  /**
+   * With `stagger`, this generator's place among `staggerOf` generators, so that
+   * the senders of all of them get distinct phases (default: 0 of 1).
+   */
+  staggerSlot?: number;
+  staggerOf?: number;
+  /** How often the pacer looks for sends that are due, ms (default 2). */
+  tickMs?: number;
 }
 
 export interface CountersResult {

@@ -344,8 +344,10 @@ function paceStart(req: PaceStartRequest): void {
   const senders = pickSenders(group, req.senders);
   const started = nowMs();
   const sentBy = new Map<Client, number>(senders.map((s) => [s, 0]));
-  // Staggered: sender i of n is i/n of a period ahead, so the sends of one period are spread over it.
-  const phase = new Map<Client, number>(senders.map((s, i) => [s, req.stagger === true ? i / senders.length : 0]));
+  // Staggered: sender i of n (on generator g of G) is (i·G + g)/(n·G) of a period ahead, so the sends of one period are spread over it.
+  const slots = req.staggerOf ?? 1;
+  const slot = req.staggerSlot ?? 0;
+  const phase = new Map<Client, number>(senders.map((s, i) => [s, req.stagger === true ? (i * slots + slot) / (senders.length * slots) : 0]));
   clearInterval(group.paceTimer);
   group.paceTimer = setInterval(() => {
     const periods = ((nowMs() - started) / 1000) * req.rate;
@@ -356,7 +358,7 @@ function paceStart(req: PaceStartRequest): void {
       sentBy.set(sender, due);
       sender.sendTimed(count);
     }
-  }, 2);
+  }, req.tickMs ?? 2);
 }
 
 function counters(group: Group, reset: boolean): CountersResult {
