@@ -30,6 +30,8 @@ const CHAR_B = 0x62; // bye
 const CHAR_P = 0x70; // ping
 const PONG = '{"type":"pong"}\n';
 const NEWLINE = 0x0a;
+/** The shape of a server's message id (PROTOCOL.md "Message ids"), for the relay's lines. */
+const RELAY_MESSAGE_ID = '0mx54nacz000-3f2a9c1b4d5e4f60';
 /** Padding so a message line is about the size of a short chat line. */
 const PAD = ' '.padEnd(48, 'x');
 /** Every socket of this process reads into this buffer; a chunk is consumed before the next read. */
@@ -177,8 +179,9 @@ class Client {
   #line(text: string): string {
     this.seq += 1;
     if (this.group.kind === 'json') return `{"type":"say","text":"${text}","id":"${this.seq}"}\n`;
-    // The relay forwards lines as they are: send what the server would send on.
-    return `{"type":"message","from":"${this.username}","text":"${text}","ts":"2026-01-01T00:00:00.000Z"}\n`;
+    // The relay forwards lines as they are: send what the server would send on, its message id included
+    // (since the ids of 2026-12-01; without it the relay's deliveries were 30 bytes shorter than the server's).
+    return `{"type":"message","from":"${this.username}","text":"${text}","ts":"2026-01-01T00:00:00.000Z","id":"${RELAY_MESSAGE_ID}"}\n`;
   }
 }
 
