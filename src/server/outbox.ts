@@ -51,12 +51,6 @@ export class FlushScheduler {
     return new FlushWindow(this.#windowMaxMs, this.#clock);
   }
 
-  /** Flushes `item` after `ms` (0: at the end of this turn, with everything else dirty). */
-  scheduleAfter(item: Flushable, ms: number): void {
-    if (ms <= 0) this.schedule(item);
-    else setTimeout(flushItem, ms, item);
-  }
-
   schedule(item: Flushable): void {
     this.#dirty.add(item);
     if (this.#scheduled) return;
@@ -100,6 +94,9 @@ export class BroadcastChannel implements Flushable {
   #flushDue = false;
   /** The current batch began with presence changes only: written when this fires, unless a message brings it forward. */
   #presenceTimer: NodeJS.Timeout | undefined;
+  /** A held batch: written by `dueAt` (the window's end, on the scheduler's clock) or once messages stop coming. */
+  #dueAt = 0;
+  #holdTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly scheduler: FlushScheduler) {
     this.#window = scheduler.newWindow();
@@ -135,19 +132,37 @@ export class BroadcastChannel implements Flushable {
   publish(frame: Buffer, from: Outbox | undefined, presence = false): void {
     const index = this.#current.add(frame);
     from?.skip(this, index);
+    if (!presence) this.#window.arrived();
     if (presence && this.scheduler.presenceHoldMs > 0) {
       if (this.#current.length === 1) this.#presenceTimer = setTimeout(flushItem, Math.max(this.#window.holdMs(), this.scheduler.presenceHoldMs), this);
     } else if (!this.#flushDue) {
-      // The batch's first message (or first frame) sets when it is written.
+      // The batch's first message (or first frame) sets when it is written at the latest.
       this.#flushDue = true;
-      this.scheduler.scheduleAfter(this, this.#window.holdMs());
+      const hold = this.#window.holdMs();
+      if (hold <= 0) {
+        this.scheduler.schedule(this);
+        return;
+      }
+      this.#dueAt = this.scheduler.clock() + hold;
+      this.#holdTimer = setTimeout(this.#checkHeld, this.#window.heldFor(this.#dueAt) || hold);
     }
   }
+
+  /** A held batch's timer: written now if its window is over or its messages stopped, else asked again later. */
+  readonly #checkHeld = (): void => {
+    this.#holdTimer = undefined;
+    if (!this.#flushDue) return;
+    const wait = this.#window.heldFor(this.#dueAt);
+    if (wait === 0) this.flush();
+    else this.#holdTimer = setTimeout(this.#checkHeld, wait);
+  };
 
   flush(): void {
     if (this.#current.length === 0) return;
     clearTimeout(this.#presenceTimer);
     this.#presenceTimer = undefined;
+    clearTimeout(this.#holdTimer);
+    this.#holdTimer = undefined;
     this.#flushDue = false;
     const started = this.scheduler.clock();
     for (const outbox of this.#members) outbox.flush();

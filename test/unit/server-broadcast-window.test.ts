@@ -27,8 +27,9 @@ class Member implements RoomMember {
     clock: { t: number },
     limit = 0,
     onOverflow: () => void = () => undefined,
+    writeMs = 0.1,
   ) {
-    this.sink = new CostlySink(clock, 0.1);
+    this.sink = new CostlySink(clock, writeMs);
     this.outbox = new Outbox(this.sink, scheduler, limit, { outboxOverflowed: onOverflow }, () => clock.t);
   }
 }
@@ -45,11 +46,13 @@ async function until(done: () => boolean, timeoutMs = 1000): Promise<void> {
 }
 
 /** Three text members; a flush of all three costs 0.3 ms on the test clock, so the window is 3 ms. */
-function setup(windowMaxMs = 4, limits: number[] = [0, 0, 0], onOverflow = vi.fn()) {
+function setup(windowMaxMs = 4, limits: number[] = [0, 0, 0], onOverflow = vi.fn(), writeMs = 0.1) {
   const clock = { t: 1000 };
-  const scheduler = new FlushScheduler({ windowMaxMs, clock: () => clock.t });
+  // The windows' clock runs with real time (their timers are real) plus what the fake writes cost.
+  const started = performance.now();
+  const scheduler = new FlushScheduler({ windowMaxMs, clock: () => clock.t + (performance.now() - started) });
   const room = new LocalRoom(scheduler);
-  const [a, b, c] = ['a', 'b', 'c'].map((name, i) => new Member(name, scheduler, clock, limits[i], onOverflow)) as [Member, Member, Member];
+  const [a, b, c] = ['a', 'b', 'c'].map((name, i) => new Member(name, scheduler, clock, limits[i], onOverflow, writeMs)) as [Member, Member, Member];
   for (const member of [a, b, c]) room.join(member);
   return { clock, room, a, b, c, onOverflow };
 }
@@ -81,6 +84,21 @@ describe('broadcast flush window', () => {
     expect(c.sink.writes).toEqual(['a: first\n', 'a: two\nb: three\n']);
     expect(b.sink.writes).toEqual(['a: first\n', 'a: two\n']);
     expect(a.sink.writes).toEqual(['b: three\n']);
+  });
+
+  it('a held batch is written once its messages stop coming, long before a long window ends', async () => {
+    // Writes of 10 ms each on the test clock: the warm-up's flush (two writes) costs 20 ms, so the window is 200 ms.
+    const { room, a, b, c } = setup(400, [0, 0, 0], vi.fn(), 10);
+    await warm(room, a);
+    const started = Date.now();
+    room.publish(say('a', 'two'), a);
+    await nextTurn();
+    room.publish(say('c', 'three'), c);
+    expect(b.sink.writes).toEqual(['a: first\n']);
+    await until(() => b.sink.writes.length === 2, 1000);
+    // The burst (two messages) is over: written a few usual gaps after its last one (tens of ms here), not at the window's end.
+    expect(Date.now() - started).toBeLessThan(120);
+    expect(b.sink.writes[1]).toBe('a: two\nc: three\n');
   });
 
   it('with the bound at 0, every turn is written (no window)', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { COST_MULTIPLE, FlushWindow } from '../../src/server/flush-window.js';
+import { COST_MULTIPLE, FlushWindow, IDLE_GAPS, MIN_IDLE_MS } from '../../src/server/flush-window.js';
 
 function setup(maxMs = 4): { window: FlushWindow; clock: { t: number }; flush: (costMs: number) => void } {
   const clock = { t: 1000 };
@@ -63,6 +63,43 @@ describe('FlushWindow', () => {
     expect(window.windowMs).toBeCloseTo(COST_MULTIPLE * (0.2 + (2 - 0.2) * 0.2));
     for (let i = 0; i < 30; i += 1) flush(0.2);
     expect(window.windowMs).toBeCloseTo(COST_MULTIPLE * 0.2, 2);
+  });
+
+  it('a held batch stops waiting once no message came for a few usual gaps (at least a millisecond)', () => {
+    const { window, clock } = setup(4);
+    expect(window.idleMs).toBe(MIN_IDLE_MS);
+    // Messages every 0.5 ms: the usual gap is 0.5 ms, so a batch waits for IDLE_GAPS of them without one.
+    for (let i = 0; i < 20; i += 1) {
+      window.arrived();
+      clock.t += 0.5;
+    }
+    expect(window.idleMs).toBeCloseTo(IDLE_GAPS * 0.5);
+    window.arrived();
+    const dueAt = clock.t + 4;
+    // Just after a message: ask again when the idle time would be over.
+    expect(window.heldFor(dueAt)).toBe(Math.round(IDLE_GAPS * 0.5));
+    clock.t += IDLE_GAPS * 0.5;
+    expect(window.heldFor(dueAt)).toBe(0);
+  });
+
+  it('a batch whose messages keep coming is written when its window ends', () => {
+    const { window, clock } = setup(4);
+    const dueAt = clock.t + 4;
+    for (let i = 0; i < 8; i += 1) {
+      window.arrived();
+      expect(window.heldFor(dueAt)).toBeGreaterThan(0);
+      clock.t += 0.5;
+    }
+    expect(window.heldFor(dueAt)).toBe(0);
+  });
+
+  it('pauses longer than a few bounds (between bursts, quiet spells) do not count as the usual gap', () => {
+    const { window, clock } = setup(4);
+    for (let i = 0; i < 5; i += 1) {
+      window.arrived();
+      clock.t += 100;
+    }
+    expect(window.idleMs).toBe(MIN_IDLE_MS);
   });
 
   it('the window counts from the end of the last flush, not its start', () => {
