@@ -19,10 +19,9 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { hashPassword } from '../src/accounts/passwords.js';
-import { openStore, writeTransaction } from '../src/store/open-store.js';
-import { insertUser } from '../src/store/users.js';
 import { sleep } from './common.js';
+import { readRssKiB, waitQuiet as waitQuietWithin } from './proc.js';
+import { seedUsers } from './seed.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PASSWORD = 'heap-pw';
@@ -61,25 +60,9 @@ function parseOptions(argv: string[]): Options {
 
 const names = (count: number, from = 0) => Array.from({ length: count }, (_, i) => `h${String(from + i).padStart(5, '0')}`);
 
-function rssKiB(pid: number): number {
-  const match = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(match?.[1] ?? 0);
-}
-
-function cpuTicks(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return Number(fields[11]) + Number(fields[12]);
-}
-
-async function waitQuiet(pid: number): Promise<void> {
-  let before = cpuTicks(pid);
-  for (let i = 0; i < 120; i += 1) {
-    await sleep(500);
-    const after = cpuTicks(pid);
-    if (after - before <= 2) return;
-    before = after;
-  }
-}
+const rssKiB = (pid: number): number => readRssKiB(pid).rss;
+/** At most a minute, as before each reading. */
+const waitQuiet = (pid: number): Promise<number> => waitQuietWithin(pid, 60_000);
 
 /** Logs one JSON client in; it answers pings and stays connected. */
 function login(port: number, username: string): Promise<Socket> {
@@ -165,14 +148,8 @@ async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const dir = mkdtempSync(join(tmpdir(), 'chat-heap-'));
   const db = join(dir, 'heap.db');
-  const store = await openStore({ file: db, create: true });
-  const hash = await hashPassword(PASSWORD, 4);
-  const at = new Date().toISOString();
   const users = names(options.warmup + options.clients);
-  await writeTransaction(store.db, async (trx) => {
-    for (const username of users) await insertUser(trx, { username, passwordHash: hash, at });
-  });
-  await store.close();
+  await seedUsers(db, [{ usernames: users, password: PASSWORD, cost: 4 }], options.serverBuild === ROOT ? undefined : options.serverBuild);
 
   const serverMain = join(options.serverBuild, 'dist', 'src', 'server', 'main.js');
   const child = spawn(process.execPath, ['--heapsnapshot-signal=SIGUSR2', ...options.nodeFlags, serverMain, '--host', '127.0.0.1', '--port', '0', '--db', db, ...FLAGS, ...options.serverArgs], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });

@@ -16,11 +16,8 @@ import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import Table from 'cli-table3';
-import { hashPassword } from '../src/accounts/passwords.js';
-import { openStore, writeTransaction } from '../src/store/open-store.js';
-import { insertUser } from '../src/store/users.js';
 import {
   inTurn,
   nowMs,
@@ -42,7 +39,8 @@ import { defaultFloodersPlan, FLOODERS_HEAD, formatFlooders, scenarioFlooders, t
 import { formatResumeStorm, RESUME_STORM_HEAD, scenarioResumeStorm, type ResumeStormResult } from './resume-storm.js';
 import { cleanupCluster, CLUSTER_HEAD, defaultClusterPlan, FAILOVER_HEAD, formatCluster, formatFailover, scenarioCluster, type ClusterDeps, type ClusterResult } from './cluster.js';
 import { formatSummary, readProfile, summarizeProfile, type ProfileSummary } from './profile-summary.js';
-import { cpuTicks, TICKS_PER_SECOND } from './proc.js';
+import { cpuTicks, readRssKiB, TICKS_PER_SECOND, waitQuiet } from './proc.js';
+import { seedUsers } from './seed.js';
 import { cleanupHistory, defaultHistoryPlan, formatHistory, HISTORY_HEAD, HISTORY_PARTS, HISTORY_STORES, scenarioHistory, type HistoryDeps, type HistoryPart, type HistoryResult, type StoreKind } from './history.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -496,12 +494,6 @@ async function drain(group: string, clients: number, timeoutMs: number): Promise
   return { expected: expected(), received: t.received, lost: expected() - t.received, drainMs: nowMs() - started, dropped: t.dropped };
 }
 
-function readRssKiB(pid: number): { rss: number; hwm: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-  return { rss: field('VmRSS'), hwm: field('VmHWM') };
-}
-
 /** Write-type system calls (write, writev, sendmsg...) the process has made, every thread (`syscw` of /proc/PID/io). */
 function writeSyscalls(pid: number): number {
   return Number(/^syscw:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? NaN);
@@ -524,18 +516,6 @@ async function usageDuring(pid: number, startMs: number, forMs: number): Promise
 }
 
 /** Waits until the process uses under 5% of a core over 500 ms (or `timeoutMs` passes). */
-async function waitQuiet(pid: number, timeoutMs: number): Promise<number> {
-  const started = nowMs();
-  let before = cpuTicks(pid);
-  while (nowMs() - started < timeoutMs) {
-    await sleep(500);
-    const after = cpuTicks(pid);
-    if (after - before <= 2) break;
-    before = after;
-  }
-  return nowMs() - started;
-}
-
 const names = (prefix: string, count: number, from = 0) => Array.from({ length: count }, (_, i) => `${prefix}${String(from + i).padStart(5, '0')}`);
 
 // ---- scenarios ----
@@ -739,8 +719,8 @@ interface PacedWindow {
 
 async function pacedWindow(group: string, pid: number, senders: number, rate: number, warmupMs: number, measureMs: number, arrivals: Arrivals = 'bursts'): Promise<PacedWindow> {
   const perSender = shares(senders);
-  const spread = arrivals === 'staggered' ? { stagger: true, staggerOf: generators.length, tickMs: 1 } : {};
-  await callAll((_, i) => ({ cmd: 'paceStart', group, senders: perSender[i]!, rate, ...spread, ...(arrivals === 'staggered' ? { staggerSlot: i } : {}) }), 5000);
+  const spread = (slot: number) => (arrivals === 'staggered' ? { stagger: true, staggerSlot: slot, staggerOf: generators.length, tickMs: 1 } : {});
+  await callAll((_, i) => ({ cmd: 'paceStart', group, senders: perSender[i]!, rate, ...spread(i) }), 5000);
   await sleep(warmupMs);
   await collectLatencies(group);
   const received0 = (await totals(group)).received;
@@ -1117,41 +1097,6 @@ function cleanupStores(): Promise<unknown> {
 
 // ---- setup, report ----
 
-/** The store functions the bench seeds a database with: this checkout's, or those of the build given with --server-build. */
-interface SeedModules {
-  openStore: typeof openStore;
-  writeTransaction: typeof writeTransaction;
-  insertUser: typeof insertUser;
-}
-
-/**
- * With --server-build, the database is made by that build's own store code,
- * so it has that build's migrations: a server refuses a store with
- * migrations it does not know (an older build against this checkout's).
- */
-async function seedModules(build: string | undefined): Promise<SeedModules> {
-  if (build === undefined) return { openStore, writeTransaction, insertUser };
-  const load = (path: string) => import(pathToFileURL(join(build, 'dist', 'src', 'store', path)).href);
-  const [storeModule, usersModule] = await Promise.all([load('open-store.js'), load('users.js')]);
-  return { openStore: storeModule.openStore, writeTransaction: storeModule.writeTransaction, insertUser: usersModule.insertUser };
-}
-
-async function prepareDatabase(file: string, chatUsers: number, stormUsers: number, build: string | undefined): Promise<void> {
-  const { openStore, writeTransaction, insertUser } = await seedModules(build);
-  const store = await openStore({ file, create: true });
-  try {
-    // One hash per password, shared by every user with it: hashing thousands separately would take minutes.
-    const chatHash = await hashPassword(CHAT_PASSWORD, 4);
-    const stormHash = await hashPassword(STORM_PASSWORD, 12);
-    const at = new Date().toISOString();
-    await writeTransaction(store.db, async (trx) => {
-      for (const username of names('b', chatUsers)) await insertUser(trx, { username, passwordHash: chatHash, at });
-      for (const username of names('s', stormUsers)) await insertUser(trx, { username, passwordHash: stormHash, at });
-    });
-  } finally {
-    await store.close();
-  }
-}
 
 function fmtRate(n: number): string {
   return Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a';
@@ -1197,7 +1142,14 @@ async function main(): Promise<void> {
   if (options.serverBuild !== undefined) log(`server: the build in ${options.serverBuild}`);
   const chatUsers = Math.max(plan.memoryClients, ...plan.saturationClients, ...plan.latencyLoads.map((l) => l.clients), plan.stormChatters);
   log(`preparing ${chatUsers} chat users (bcrypt cost 4) and ${plan.stormClients} storm users (cost 12) in ${workDir}`);
-  await prepareDatabase(dbTemplate, chatUsers, plan.stormClients, options.serverBuild);
+  await seedUsers(
+    dbTemplate,
+    [
+      { usernames: names('b', chatUsers), password: CHAT_PASSWORD, cost: 4 },
+      { usernames: names('s', plan.stormClients), password: STORM_PASSWORD, cost: 12 },
+    ],
+    options.serverBuild,
+  );
   generators = Array.from({ length: plan.generators }, (_, i) => new Generator(i));
 
   const result: Record<string, unknown> = { machine, plan, options: { quick: options.quick, only: [...options.only], profile: options.profile, serverArgs, nodeFlags: serverNodeFlags, serverBuild: options.serverBuild } };

@@ -42,7 +42,6 @@ const REDIS_BUS_DEFAULTS: Readonly<Omit<RedisBusSettings, 'url'>> = Object.freez
   closeTimeoutMs: 2000,
 });
 
-export { BusError, type BusErrorCode } from './bus-error.js';
 
 /**
  * Appends a batch to the stream unless it is there already. Redis keeps, per

@@ -90,13 +90,16 @@ export class BroadcastChannel implements Flushable {
   readonly #members = new Set<Outbox>();
   #current = new TurnBatch();
   readonly #window: FlushWindow;
-  /** A flush of the current batch is scheduled at its window. */
-  #flushDue = false;
-  /** The current batch began with presence changes only: written when this fires, unless a message brings it forward. */
-  #presenceTimer: NodeJS.Timeout | undefined;
-  /** A held batch: written by `dueAt` (the window's end, on the scheduler's clock) or once messages stop coming. */
+  /**
+   * How the current batch is to be written: `presence` (only joins and
+   * leaves so far: when `#timer` fires, unless a message brings it forward),
+   * `held` (by `#dueAt`, the window's end on the scheduler's clock, or once
+   * messages stop coming), `turn` (at the end of this turn); `none` while
+   * the batch is empty.
+   */
+  #due: 'none' | 'presence' | 'held' | 'turn' = 'none';
   #dueAt = 0;
-  #holdTimer: NodeJS.Timeout | undefined;
+  #timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly scheduler: FlushScheduler) {
     this.#window = scheduler.newWindow();
@@ -132,38 +135,44 @@ export class BroadcastChannel implements Flushable {
   publish(frame: Buffer, from: Outbox | undefined, presence = false): void {
     const index = this.#current.add(frame);
     from?.skip(this, index);
-    if (!presence) this.#window.arrived();
     if (presence && this.scheduler.presenceHoldMs > 0) {
-      if (this.#current.length === 1) this.#presenceTimer = setTimeout(flushItem, Math.max(this.#window.holdMs(), this.scheduler.presenceHoldMs), this);
-    } else if (!this.#flushDue) {
-      // The batch's first message (or first frame) sets when it is written at the latest.
-      this.#flushDue = true;
-      const hold = this.#window.holdMs();
-      if (hold <= 0) {
-        this.scheduler.schedule(this);
-        return;
-      }
-      this.#dueAt = this.scheduler.clock() + hold;
-      this.#holdTimer = setTimeout(this.#checkHeld, this.#window.heldFor(this.#dueAt) || hold);
+      if (this.#due !== 'none') return;
+      const wait = Math.max(this.#window.holdMs(), this.scheduler.presenceHoldMs);
+      this.#due = 'presence';
+      this.#dueAt = this.scheduler.clock() + wait;
+      this.#timer = setTimeout(flushItem, wait, this);
+      return;
     }
+    if (!presence) this.#window.arrived();
+    if (this.#due === 'held' || this.#due === 'turn') return;
+    // The batch's first message (or first frame) sets when it is written at the latest; held presence comes forward with it.
+    clearTimeout(this.#timer);
+    const hold = this.#window.holdMs();
+    if (hold <= 0) {
+      this.#due = 'turn';
+      this.scheduler.schedule(this);
+      return;
+    }
+    // Held presence keeps its own deadline if that comes first.
+    const dueAt = this.scheduler.clock() + hold;
+    this.#dueAt = this.#due === 'presence' ? Math.min(this.#dueAt, dueAt) : dueAt;
+    this.#due = 'held';
+    // Never written from inside publish: at the earliest by a timer, as any held batch.
+    this.#timer = setTimeout(this.#checkHeld, Math.max(1, this.#window.heldFor(this.#dueAt)));
   }
 
-  /** A held batch's timer: written now if its window is over or its messages stopped, else asked again later. */
+  /** A held batch: written now if its window is over or its messages stopped, else asked again later. */
   readonly #checkHeld = (): void => {
-    this.#holdTimer = undefined;
-    if (!this.#flushDue) return;
     const wait = this.#window.heldFor(this.#dueAt);
     if (wait === 0) this.flush();
-    else this.#holdTimer = setTimeout(this.#checkHeld, wait);
+    else this.#timer = setTimeout(this.#checkHeld, wait);
   };
 
   flush(): void {
     if (this.#current.length === 0) return;
-    clearTimeout(this.#presenceTimer);
-    this.#presenceTimer = undefined;
-    clearTimeout(this.#holdTimer);
-    this.#holdTimer = undefined;
-    this.#flushDue = false;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#due = 'none';
     const started = this.scheduler.clock();
     for (const outbox of this.#members) outbox.flush();
     this.#current = new TurnBatch();

@@ -12,22 +12,19 @@ export interface StoredMessage {
 }
 
 /**
- * Appends messages in one statement, so in one transaction of its own. A
- * message already stored (the same id written again after a failed commit
- * was in fact applied) is skipped, not an error. The rows go to the database
- * as one JSON array parameter that the database itself takes apart: the
- * caller's thread builds one string per batch, not a statement with five
- * bound values per row (the history writer runs on the server's event loop,
- * next to the fan-out), and a batch has no bound-parameter limit.
- */
-/**
- * `skipStored`: ids already stored are skipped instead of failing the whole
- * statement. For a batch written again after a failure whose outcome is not
- * known (a COMMIT lost with its connection may have applied). Not the
- * default: on PostgreSQL `ON CONFLICT` makes every row a speculative insert,
- * 12-15 µs of the database's CPU per row against 6-9 without
- * (docs/performance.md); a plain batch that meets a stored id fails, and its
- * retry skips it.
+ * Appends messages in one statement, so in one transaction of its own. The
+ * rows go to the database as one JSON array parameter that the database
+ * itself takes apart: the caller's thread builds one string per batch, not a
+ * statement with five bound values per row (the history writer runs on the
+ * server's event loop, next to the fan-out), and a batch has no
+ * bound-parameter limit.
+ *
+ * A batch that meets an id already stored fails whole, unless `skipStored`:
+ * then such ids are skipped. That is for a batch written again after a
+ * failure whose outcome is not known (a COMMIT lost with its connection may
+ * have applied). Not the default: on PostgreSQL `ON CONFLICT` makes every row
+ * a speculative insert, 12-15 µs of the database's CPU per row against 6-9
+ * without (docs/performance.md).
  */
 export async function insertMessages(db: Kysely<Database>, messages: readonly StoredMessage[], options: { skipStored?: boolean } = {}): Promise<void> {
   if (messages.length === 0) return;

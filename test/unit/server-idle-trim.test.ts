@@ -18,6 +18,14 @@ function feed(policy: IdleTrimPolicy, checks: number, step: number, capacity = B
   return { asked, used };
 }
 
+/** `times` quiet checks in a row, each asking for a trim that V8 then declines (the space keeps `capacity`). */
+function declineTrims(policy: IdleTrimPolicy, times: number, capacity = BIG): void {
+  for (let i = 0; i < times; i += 1) {
+    expect(policy.check({ capacity, used: 0 })).toBe(true);
+    policy.trimmed({ capacity, used: 0 }, { capacity, used: 0 });
+  }
+}
+
 describe('IdleTrimPolicy: when to let V8 shrink the young generation', () => {
   it('asks once the new space has grown slowly for the quiet time, not before', () => {
     const policy = new IdleTrimPolicy(5000, 1000);
@@ -55,10 +63,7 @@ describe('IdleTrimPolicy: when to let V8 shrink the young generation', () => {
   it('gives up after three trims V8 declined, until the next busy spell', () => {
     const policy = new IdleTrimPolicy(1000, 1000);
     policy.check({ capacity: BIG, used: 0 });
-    for (let i = 0; i < 3; i += 1) {
-      expect(policy.check({ capacity: BIG, used: 0 })).toBe(true);
-      policy.trimmed({ capacity: BIG, used: 0 }, { capacity: BIG, used: 0 });
-    }
+    declineTrims(policy, 3);
     expect(feed(policy, 10, 0).asked).toEqual([]);
     // Busy, then quiet again: it tries again.
     expect(policy.check({ capacity: BIG, used: 50 * MiB })).toBe(false);
@@ -68,17 +73,11 @@ describe('IdleTrimPolicy: when to let V8 shrink the young generation', () => {
   it('a trim that shrank the space resets the count of declined ones', () => {
     const policy = new IdleTrimPolicy(1000, 1000);
     policy.check({ capacity: BIG, used: 0 });
-    for (let i = 0; i < 2; i += 1) {
-      expect(policy.check({ capacity: BIG, used: 0 })).toBe(true);
-      policy.trimmed({ capacity: BIG, used: 0 }, { capacity: BIG, used: 0 });
-    }
+    declineTrims(policy, 2);
     expect(policy.check({ capacity: BIG, used: 0 })).toBe(true);
     policy.trimmed({ capacity: BIG, used: 0 }, { capacity: 16 * MiB, used: 0 });
     // Still above small: it may try again, three more times.
-    for (let i = 0; i < 3; i += 1) {
-      expect(policy.check({ capacity: 16 * MiB, used: 0 })).toBe(true);
-      policy.trimmed({ capacity: 16 * MiB, used: 0 }, { capacity: 16 * MiB, used: 0 });
-    }
+    declineTrims(policy, 3, 16 * MiB);
     expect(policy.check({ capacity: 16 * MiB, used: 0 })).toBe(false);
   });
 });

@@ -154,7 +154,6 @@ function innerOf(connection: DatabaseConnection): DatabaseConnection {
   return connection instanceof TranslatingConnection ? connection.inner : connection;
 }
 
-export { isPostgresUrl } from './postgres-url.js';
 
 
 export interface PostgresOpenOptions {
